@@ -1,0 +1,39 @@
+"""Shared fixtures: a real local cloud over HTTP, started fresh for the test session."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+
+import pytest
+
+from helpers import config
+from helpers.localcloud import lifecycle
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory):
+    """A local cloud of the tests' own (own port, own state dir), with boto3 pointed at it.
+
+    It never touches the learner's running local cloud, and it is stopped after the tests.
+    """
+    s = dataclasses.replace(
+        config.load(), target="local", local_port=free_port(), state_dir=tmp_path_factory.mktemp("localcloud")
+    )
+    lifecycle.up(s)
+    saved = {k: os.environ.get(k) for k in config.client_environment(s)}
+    os.environ.update(config.client_environment(s))
+    yield s
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    lifecycle.down(s)
