@@ -17,6 +17,9 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+BUILD_DIR = REPO_ROOT / "build"
+FIGURES_DIR = BUILD_DIR / "figures"  # charts the notebooks write as PNG files
 TARGETS = ("local", "aws")
 DEFAULT_LOCAL_PORT = 5055
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
