@@ -152,6 +152,9 @@ def apply_environment(s: Settings | None = None) -> Settings:
     """Set this process's environment so that every boto3 client reaches the chosen target."""
     s = s or settings()
     os.environ.update(client_environment(s))
-    if not s.is_local:
+    if not s.is_local:  # undo what a local run of this process set
         os.environ.pop("AWS_ENDPOINT_URL", None)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            if os.environ.get(name) == "testing":
+                del os.environ[name]
     return s
