@@ -69,5 +69,6 @@ def test_boto3_reaches_moto_through_aws_endpoint_url(local_cloud):
     # No endpoint_url argument: the standard AWS_ENDPOINT_URL setting routes the client.
     kinesis = boto3.client("kinesis")
     kinesis.create_stream(StreamName="lifecycle-probe", ShardCount=1)
-    assert "lifecycle-probe" in kinesis.list_streams()["StreamNames"]
+    summary = kinesis.describe_stream_summary(StreamName="lifecycle-probe")["StreamDescriptionSummary"]
+    assert summary["StreamName"] == "lifecycle-probe"
     assert kinesis.meta.endpoint_url == local_cloud.local_endpoint
