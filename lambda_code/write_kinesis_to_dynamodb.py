@@ -1,0 +1,349 @@
+"""Lambda ``write_kinesis_to_dynamodb``: fold each batch of invoice lines into two tables.
+
+``invoice`` (key InvoiceNo): one item per invoice. As in the course, one attribute per StockCode;
+each holds a map EventId -> line, so an invoice that lists a StockCode twice, or repeats an exact
+line, keeps every line (they are different source rows, so different EventIds):
+
+    {"InvoiceNo": "536365", "InvoiceDate": "2010-12-01 08:26:00", "CustomerID": "17850",
+     "Country": "United Kingdom", "Version": 2,
+     "85123A": {"online_retail.csv:1": {"Description": "...", "Quantity": 6, "UnitPrice": 2.55,
+                                        "InvoiceDate": "2010-12-01 08:26:00"}}, ...}
+
+CustomerID and Country belong to the invoice; a line that disagrees with its invoice keeps its own
+value in the line, so nothing is lost. InvoiceDate is kept per line (an invoice can span minutes)
+and the item's InvoiceDate is the earliest.
+
+``customer`` (key CustomerID): one attribute per InvoiceNo (the course's shape) holding that
+invoice's summary: InvoiceDate, Country, LineCount, Quantity, Total, Cancelled. Lines without a
+CustomerID land in ``invoice`` only.
+
+Per batch: one consistent BatchGetItem for the invoices, merge in memory, then at most one write
+per customer (UpdateItem of only that batch's invoice attributes) and one per invoice (PutItem of
+a new invoice, else UpdateItem of the new lines; both conditioned on the Version read). It is safe because PartitionKey = InvoiceNo keeps an invoice on one shard,
+processed in order by one poller; a customer's invoices span shards, hence UpdateItem of single
+attributes. A redelivered batch changes nothing and writes nothing: merging a line already stored
+is a no-op. The customer is written before the invoice, so a stored invoice always has its summary.
+
+Failed records are reported in ``batchItemFailures``; Lambda resumes from the lowest sequence
+number reported and sends what still fails after the retries to the on-failure destination. An
+invoice that would outgrow DynamoDB's 400 KB item limit fails that way (the largest invoice of
+December 2010, 675 lines, is far below it).
+
+Boto3 and the standard library only: this file is deployed to AWS Lambda (Python 3.12) as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+INVOICE_TABLE = os.environ.get("INVOICE_TABLE", "invoice")
+CUSTOMER_TABLE = os.environ.get("CUSTOMER_TABLE", "customer")
+
+VERSION = "Version"
+INVOICE_ATTRIBUTES = {"InvoiceNo", "InvoiceDate", "CustomerID", "Country", VERSION}  # not StockCodes
+LINE_FIELDS = ("Description", "Quantity", "UnitPrice", "InvoiceDate")
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem call (DynamoDB API Reference, BatchGetItem)
+BATCH_GET_ATTEMPTS = 5
+MAX_EXPRESSION_BYTES = 4000  # an expression string holds at most 4 KB
+MAX_ASSIGNMENTS = 100  # well under the 300 operators an expression may hold
+
+
+class PoisonRecord(ValueError):
+    """A record that is not an invoice line this function can store."""
+
+
+@dataclass
+class Line:
+    sequence_number: str
+    event: dict[str, Any]
+
+
+@dataclass
+class BatchPlan:
+    """What one batch does to the tables."""
+
+    lines_by_invoice: dict[str, list[Line]] = field(default_factory=dict)
+    poison: list[tuple[str, str]] = field(default_factory=list)  # (sequence number, reason)
+
+
+@dataclass
+class Counters:
+    reads: int = 0  # items read (BatchGetItem keys)
+    writes: int = 0  # PutItem and UpdateItem calls
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure functions
+
+
+def decode(record: dict[str, Any]) -> dict[str, Any]:
+    """The invoice line in a Kinesis record; raises PoisonRecord. Numbers stay exact (Decimal)."""
+    try:
+        event = json.loads(base64.b64decode(record["kinesis"]["data"], validate=True), parse_float=Decimal)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise PoisonRecord(f"not base64-encoded UTF-8 JSON: {error}") from None
+    if not isinstance(event, dict):
+        raise PoisonRecord(f"a JSON {type(event).__name__}, not an object")
+    problems = [
+        name
+        for name, ok in (
+            ("EventId", isinstance(event.get("EventId"), str) and event["EventId"] != ""),
+            ("InvoiceNo", isinstance(event.get("InvoiceNo"), str) and event["InvoiceNo"] != ""),
+            ("StockCode", isinstance(event.get("StockCode"), str) and event.get("StockCode") not in INVOICE_ATTRIBUTES | {""}),
+            ("Quantity", isinstance(event.get("Quantity"), int) and not isinstance(event.get("Quantity"), bool)),
+            ("UnitPrice", isinstance(event.get("UnitPrice"), (int, Decimal)) and not isinstance(event.get("UnitPrice"), bool)),
+            ("InvoiceDate", isinstance(event.get("InvoiceDate"), str)),
+            ("CustomerID", event.get("CustomerID") is None or isinstance(event["CustomerID"], str)),
+            ("Country", event.get("Country") is None or isinstance(event["Country"], str)),
+        )
+        if not ok
+    ]
+    if problems:
+        raise PoisonRecord(f"missing or invalid fields: {', '.join(problems)}")
+    if event.get("CustomerID") == "":
+        event["CustomerID"] = None
+    return event
+
+
+def plan_batch(records: list[dict[str, Any]]) -> BatchPlan:
+    """Decode a batch and group its lines by invoice, in stream order."""
+    plan = BatchPlan()
+    for record in records:
+        number = record["kinesis"]["sequenceNumber"]
+        try:
+            event = decode(record)
+        except PoisonRecord as error:
+            plan.poison.append((number, str(error)))
+            continue
+        plan.lines_by_invoice.setdefault(event["InvoiceNo"], []).append(Line(number, event))
+    return plan
+
+
+def stock_code_groups(item: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The line attributes of an invoice item: StockCode -> {EventId: line}."""
+    return {name: value for name, value in item.items() if name not in INVOICE_ATTRIBUTES and isinstance(value, dict)}
+
+
+def merge_invoice(existing: dict[str, Any] | None, lines: list[Line]) -> dict[str, Any] | None:
+    """The invoice item with the lines folded in, or None when they were all stored already.
+
+    Lines are keyed by EventId: merging is idempotent, and a line repeated in the source is kept
+    (another row, another EventId). CustomerID and Country come from the first line stored.
+    """
+    item = copy.deepcopy(existing) if existing else None
+    changed = False
+    for line in lines:
+        event = line.event
+        if item is None:
+            item = {"InvoiceNo": event["InvoiceNo"], "Country": event.get("Country"), VERSION: 0}
+            if event.get("CustomerID") is not None:
+                item["CustomerID"] = event["CustomerID"]
+        stored = {name: event.get(name) for name in LINE_FIELDS}
+        for name in ("CustomerID", "Country"):  # kept in the line only when it disagrees
+            if event.get(name) != item.get(name):
+                stored[name] = event.get(name)
+        group = item.setdefault(event["StockCode"], {})
+        if group.get(event["EventId"]) != stored:
+            group[event["EventId"]] = stored
+            changed = True
+    if not changed or item is None:
+        return None
+    item["InvoiceDate"] = min(
+        line["InvoiceDate"] for group in stock_code_groups(item).values() for line in group.values()
+    )
+    item[VERSION] = int(item[VERSION]) + 1
+    return item
+
+
+def invoice_summary(item: dict[str, Any]) -> dict[str, Any]:
+    """What the customer item keeps of one invoice."""
+    lines = [line for group in stock_code_groups(item).values() for line in group.values()]
+    return {
+        "InvoiceDate": item["InvoiceDate"],
+        "Country": item.get("Country"),
+        "LineCount": len(lines),
+        "Quantity": sum(int(line["Quantity"]) for line in lines),
+        "Total": sum((Decimal(line["Quantity"]) * Decimal(line["UnitPrice"]) for line in lines), Decimal(0)),
+        "Cancelled": item["InvoiceNo"].startswith("C"),
+    }
+
+
+def customer_update(invoice_summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """UpdateItem arguments that set only the given invoice attributes of a customer item."""
+    names, values, assignments = {}, {}, []
+    for index, (invoice_no, summary) in enumerate(sorted(invoice_summaries.items())):
+        names[f"#i{index}"] = invoice_no
+        values[f":s{index}"] = summary
+        assignments.append(f"#i{index} = :s{index}")
+    return {
+        "UpdateExpression": "SET " + ", ".join(assignments),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def invoice_write(existing: dict[str, Any] | None, item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """("put_item" | "update_item", arguments) that store ``item``, conditioned on the version read.
+
+    A new invoice is put whole (on condition that it still does not exist). A stored one gets an
+    UpdateItem of only what changed: new StockCode attributes, new lines in existing ones, the
+    header and the version. That sends a few lines instead of the whole item (DynamoDB still bills
+    the write by the item's size). When the changes do not fit one expression (4 KB, 300 operators:
+    "Constraints in Amazon DynamoDB", expression parameters), the item is put whole instead.
+    """
+    if existing is None:
+        return "put_item", {"Item": item, "ConditionExpression": "attribute_not_exists(InvoiceNo)"}
+    names = {"#v": VERSION}
+    values: dict[str, Any] = {":v": existing[VERSION], ":next": item[VERSION]}
+    assignments = ["#v = :next"]
+
+    def assign(path: list[str], value: Any) -> None:
+        aliases = []
+        for part in path:
+            alias = f"#n{len(names)}"
+            names[alias] = part
+            aliases.append(alias)
+        placeholder = f":x{len(values)}"
+        values[placeholder] = value
+        assignments.append(f"{'.'.join(aliases)} = {placeholder}")
+
+    for name in ("InvoiceDate", "CustomerID", "Country"):
+        if name in item and item[name] != existing.get(name):
+            assign([name], item[name])
+    for stock_code, lines in stock_code_groups(item).items():
+        stored = existing.get(stock_code)
+        if not isinstance(stored, dict):
+            assign([stock_code], lines)
+            continue
+        for event_id, line in lines.items():
+            if stored.get(event_id) != line:
+                assign([stock_code, event_id], line)
+    expression = "SET " + ", ".join(assignments)
+    if len(expression) > MAX_EXPRESSION_BYTES or len(assignments) > MAX_ASSIGNMENTS:
+        return "put_item", {
+            "Item": item,
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": VERSION},
+            "ExpressionAttributeValues": {":v": existing[VERSION]},
+        }
+    return "update_item", {
+        "Key": {"InvoiceNo": item["InvoiceNo"]},
+        "UpdateExpression": expression,
+        "ConditionExpression": "#v = :v",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def batch_item_failures(sequence_numbers: list[str]) -> dict[str, Any]:
+    """The partial batch response: Lambda resumes from the lowest sequence number reported
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html)."""
+    ordered = sorted(set(sequence_numbers), key=int)
+    return {"batchItemFailures": [{"itemIdentifier": number} for number in ordered]}
+
+
+# ---------------------------------------------------------------------------------------------
+# DynamoDB
+
+
+def read_invoices(invoice_numbers: list[str], counters: Counters) -> dict[str, dict[str, Any]]:
+    """The stored invoices, read consistently so that the previous batch's write is seen."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(invoice_numbers), BATCH_GET_LIMIT):
+        keys = [{"InvoiceNo": number} for number in invoice_numbers[start : start + BATCH_GET_LIMIT]]
+        counters.reads += len(keys)
+        request = {INVOICE_TABLE: {"Keys": keys, "ConsistentRead": True}}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            response = dynamodb().batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(INVOICE_TABLE, []):
+                found[item["InvoiceNo"]] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # full jitter
+        if request:
+            raise RuntimeError(f"BatchGetItem left keys unprocessed after {BATCH_GET_ATTEMPTS} attempts")
+    return found
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    records = event.get("Records", [])
+    counters = Counters()
+    plan = plan_batch(records)
+    failed = [number for number, _ in plan.poison]
+    for number, reason in plan.poison:
+        log("ERROR", "poison record", sequence_number=number, reason=reason)
+
+    existing = read_invoices(sorted(plan.lines_by_invoice), counters)
+    merged: dict[str, dict[str, Any]] = {}
+    for invoice_no, lines in plan.lines_by_invoice.items():
+        item = merge_invoice(existing.get(invoice_no), lines)
+        if item is not None:
+            merged[invoice_no] = item
+
+    by_customer: dict[str, dict[str, dict[str, Any]]] = {}
+    for invoice_no, item in merged.items():
+        if item.get("CustomerID") is not None:
+            by_customer.setdefault(item["CustomerID"], {})[invoice_no] = invoice_summary(item)
+    failed_invoices: set[str] = set()
+    customers = dynamodb().Table(CUSTOMER_TABLE)
+    for customer_id, summaries in sorted(by_customer.items()):
+        counters.writes += 1
+        try:
+            customers.update_item(Key={"CustomerID": customer_id}, **customer_update(summaries))
+        except ClientError as error:
+            log("ERROR", "customer update failed", customer_id=customer_id, error=str(error))
+            failed_invoices.update(summaries)
+
+    invoices = dynamodb().Table(INVOICE_TABLE)
+    for invoice_no, item in sorted(merged.items()):
+        if invoice_no in failed_invoices:
+            continue  # never store an invoice whose customer summary was not stored
+        counters.writes += 1
+        operation, arguments = invoice_write(existing.get(invoice_no), item)
+        try:
+            getattr(invoices, operation)(**arguments)
+        except ClientError as error:
+            log("ERROR", "invoice write failed", invoice_no=invoice_no, error=str(error))
+            failed_invoices.add(invoice_no)
+
+    for invoice_no in failed_invoices:
+        failed.extend(line.sequence_number for line in plan.lines_by_invoice[invoice_no])
+    log(
+        "INFO",
+        "batch merged",
+        request_id=getattr(context, "aws_request_id", None),
+        records=len(records),
+        invoices=len(plan.lines_by_invoice),
+        invoices_changed=len(merged),
+        customers_changed=len(by_customer),
+        dynamodb_reads=counters.reads,
+        dynamodb_writes=counters.writes,
+        writes_per_record=round(counters.writes / len(records), 4) if records else 0,
+        reads_per_record=round(counters.reads / len(records), 4) if records else 0,
+        failed=len(failed),
+    )
+    return batch_item_failures(failed)
+
+
+@lru_cache(maxsize=1)
+def dynamodb() -> Any:
+    return boto3.resource("dynamodb")
+
+
+def log(level: str, message: str, **fields: Any) -> None:
+    """One JSON object per line on stdout: CloudWatch Logs keeps each as one event to query."""
+    print(json.dumps({"level": level, "message": message, **fields}, default=str))
