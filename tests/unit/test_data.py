@@ -15,7 +15,7 @@ import pytest
 
 from helpers import config, data
 
-REAL_SLICE = Path("/work/shared/data/online_retail_2010-12.csv")
+REAL_SLICE = config.REPO_ROOT.parent / "shared" / "data" / "online_retail_2010-12.csv"  # beside the clone, when present
 
 
 @pytest.fixture(scope="module")
