@@ -298,7 +298,7 @@ def discover_endpoint() -> tuple[str, str | None]:
     gateway = aws.client("apigateway")
     apis = [api for api in gateway.get_rest_apis(limit=500)["items"] if api["name"] == names.api_name]
     if not apis:
-        raise ClientError(f"no REST API named {names.api_name!r}: deploy it (notebook 02), or give --api-url")
+        raise ClientError(f"no REST API named {names.api_name!r}: deploy it (notebook 03), or give --api-url")
     api_id = apis[0]["id"]
     url = apigateway.invoke_url(api_id, names.api_stage, f"/{names.api_resource}")
     for plan in gateway.get_usage_plans(limit=500)["items"]:
