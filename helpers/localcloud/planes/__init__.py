@@ -10,9 +10,20 @@ from helpers.localcloud.plane import Context, DataPlane
 
 
 def plane_classes() -> list[type[DataPlane]]:
+    from helpers.localcloud.planes.apigateway_invoke import ApiGatewayInvoke
+    from helpers.localcloud.planes.event_bus import EventBus
+    from helpers.localcloud.planes.event_schedules import EventSchedules
+    from helpers.localcloud.planes.firehose_delivery import FirehoseDelivery
+    from helpers.localcloud.planes.glue_crawlers import GlueCrawlers
+    from helpers.localcloud.planes.glue_jobs import GlueJobs
     from helpers.localcloud.planes.health import Health
+    from helpers.localcloud.planes.kinesis_mappings import KinesisMappings
+    from helpers.localcloud.planes.kinesis_puts import KinesisPuts
+    from helpers.localcloud.planes.lambda_invoke import LambdaInvoke
+    from helpers.localcloud.planes.redshift_data import RedshiftData
+    from helpers.localcloud.planes.redshift_serverless import RedshiftServerless
 
-    return [Health]
+    return [Health, LambdaInvoke, KinesisMappings, KinesisPuts, ApiGatewayInvoke, RedshiftServerless, RedshiftData, FirehoseDelivery, EventSchedules, EventBus, GlueCrawlers, GlueJobs]
 
 
 def load_planes(ctx: Context) -> list[DataPlane]:
