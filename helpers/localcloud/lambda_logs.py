@@ -21,7 +21,7 @@ from typing import Any, Callable
 TAIL_BYTES = 4096  # Invoke's LogType=Tail returns "the last 4 KB of the execution log"
 
 # moto's logs backend is not thread-safe; every writer of this process goes through this lock.
-_logs_lock = threading.Lock()
+LOGS_LOCK = threading.Lock()
 
 
 def log_group_name(function_name: str) -> str:
@@ -103,7 +103,7 @@ class LogStream:
             return
         now_ms = int(time.time() * 1000)
         events = [{"timestamp": now_ms, "message": message} for message in messages]
-        with _logs_lock:
+        with LOGS_LOCK:
             backend = self._backend()
             if self.group not in backend.groups:  # first write, or deleted since: Lambda (re)creates it
                 backend.create_log_group(self.group, tags={})

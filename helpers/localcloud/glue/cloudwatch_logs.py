@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable
 
 # moto's logs backend is not thread-safe: every writer of the server process shares this lock.
-from helpers.localcloud.lambda_logs import _logs_lock
+from helpers.localcloud.lambda_logs import LOGS_LOCK
 
 MAX_EVENT_BYTES = 256 * 1024 - 26  # PutLogEvents: an event is at most 256 KB with its 26-byte overhead
 
@@ -23,7 +23,7 @@ def write(logs_backend: Callable[[], Any], group: str, stream: str, messages: li
         return
     now_ms = int(time.time() * 1000)
     events = [{"timestamp": now_ms, "message": message[:MAX_EVENT_BYTES]} for message in messages]
-    with _logs_lock:
+    with LOGS_LOCK:
         backend = logs_backend()
         if group not in backend.groups:
             backend.create_log_group(group, tags={})
