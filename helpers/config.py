@@ -48,6 +48,9 @@ class Names:
     redshift_workgroup: str = "aws-project"
     redshift_database: str = "dev"
     redshift_table: str = "dev_public_bulkimport"
+    redshift_stream_table: str = "invoice_lines"  # loaded by Firehose (notebook 07)
+    redshift_firehose_user: str = "firehose_user"  # Firehose's own database user
+    redshift_firehose_secret: str = "aws-project/redshift-firehose-user"  # its credentials
     redshift_secret: str = "aws-project/redshift-admin"
     firehose_stream: str = "api-data-to-redshift"
     api_name: str = "aws-project-api"

@@ -134,7 +134,16 @@ def delivery_errors(stream_name: str, limit: int = 10) -> list[dict[str, Any]]:
         )["events"]
     except logs.exceptions.ResourceNotFoundException:
         return []
-    return [json.loads(event["message"]) for event in events]
+    return [_log_entry(event["message"]) for event in events]
+
+
+def _log_entry(message: str) -> dict[str, Any]:
+    """Firehose logs each error as a JSON object (errorCode, errorMessage...); anything else is kept as text."""
+    try:
+        entry = json.loads(message)
+    except json.JSONDecodeError:
+        return {"message": message}
+    return entry if isinstance(entry, dict) else {"message": message}
 
 
 def _destination_key(destination: dict[str, Any]) -> tuple[str, str]:
@@ -217,3 +226,31 @@ def delivery_report(limit: int = 5) -> dict[str, Any]:
         newest = s3.get_object(Bucket=bucket, Key=errors[-1])["Body"].read()
         report["newest_error_entries"] = [entry["url"] for entry in json.loads(newest)["entries"]]
     return report
+
+
+def describe_rows(description: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A Redshift delivery stream's settings worth showing, from DescribeDeliveryStream, as rows
+    (the credentials appear as the secret's name, or the user's; never a password)."""
+    source = description.get("Source", {}).get("KinesisStreamSourceDescription", {})
+    redshift = description["Destinations"][0]["RedshiftDestinationDescription"]
+    s3 = redshift["S3DestinationDescription"]
+    copy = redshift["CopyCommand"]
+    secret = redshift.get("SecretsManagerConfiguration") or {}
+    hints = s3["BufferingHints"]
+    logging = redshift.get("CloudWatchLoggingOptions") or {}
+    return [
+        ("name", description["DeliveryStreamName"]),
+        ("status", f"{description['DeliveryStreamStatus']} (version {description['VersionId']})"),
+        ("source", f"{source.get('KinesisStreamARN', description['DeliveryStreamType'])}"),
+        ("reads from", f"{source.get('DeliveryStartTimestamp', '')} (its creation: LATEST)"),
+        ("buffering", f"{hints['SizeInMBs']} MiB or {hints['IntervalInSeconds']} s, whichever comes first"),
+        ("staging objects", f"{s3['BucketARN'].split(':::')[1]}/{s3.get('Prefix', '')}"),
+        ("failed batches", f"{s3['BucketARN'].split(':::')[1]}/{s3.get('ErrorOutputPrefix', '')}"),
+        ("JDBC URL", redshift["ClusterJDBCURL"]),
+        ("COPY into", f"{copy['DataTableName']} ({copy.get('DataTableColumns', 'all columns')})"),
+        ("COPY options", copy.get("CopyOptions", "")),
+        ("credentials", f"secret {secret['SecretARN'].split(':secret:')[1]}" if secret.get("Enabled") else f"user {redshift.get('Username')}"),
+        ("retry a failed COPY for", f"{redshift.get('RetryOptions', {}).get('DurationInSeconds', 3600)} s"),
+        ("error log", f"{logging['LogGroupName']} / {logging['LogStreamName']}" if logging.get("Enabled") else "off"),
+        ("role", redshift["RoleARN"]),
+    ]

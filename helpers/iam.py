@@ -93,3 +93,21 @@ def ensure_role(role_key: str, values: Mapping[str, str]) -> str:
         arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
     iam.put_role_policy(RoleName=role_name, PolicyName=f"{role_name}-permissions", PolicyDocument=permissions)
     return arn
+
+
+def firehose_policy_values() -> dict[str, str]:
+    """The placeholder values for the Firehose stream's role (``iam/firehose/``): the Kinesis stream
+    it reads, the bucket prefixes it stages in, its log group, the database user's secret."""
+    s = config.settings()
+    names = s.names
+    return {
+        "Partition": partition(s.region),
+        "Region": s.region,
+        "AccountId": aws.account_id(),
+        "StreamName": names.stream,
+        "Bucket": aws.bucket(),
+        "FirehosePrefix": names.firehose_prefix,
+        "FirehoseErrorsPrefix": names.firehose_errors_prefix,
+        "DeliveryStreamName": names.firehose_stream,
+        "FirehoseSecret": names.redshift_firehose_secret,
+    }
