@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from helpers.localcloud.warehouse.engine import QueryRecord, Warehouse, utcnow
+from helpers.localcloud.warehouse.redaction import redact
 from helpers.localcloud.warehouse.results import ResultPages
 from helpers.localcloud.warehouse.sql_errors import SqlError, StatementCancelled
 from helpers.localcloud.warehouse.translate import leading_words
@@ -385,7 +386,7 @@ def _run_one(
             error=error,
             returned_rows=max(sub.result_rows, 0),
             returned_bytes=max(sub.result_size, 0),
-            query_text=sub.sql,
+            query_text=redact(sub.sql),
             billable=bool(outcome and outcome.billable),
             base_capacity=context.base_capacity(),
         )
