@@ -107,7 +107,7 @@ def read_in_process(records: int, shards: int, limit: int) -> tuple[int, float]:
 
     from moto.kinesis.models import kinesis_backends
 
-    from helpers.localcloud.planes.kinesis_shard_reader import shard_readers
+    from helpers.localcloud.kinesis.shard_reader import shard_readers
 
     backend = kinesis_backends[config.LOCAL_ACCOUNT_ID]["us-east-1"]
     stream = backend.create_stream("in-process", shard_count=shards, stream_mode=None, retention_period_hours=None)

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 from helpers import apigateway, config
-from helpers.localcloud.planes.apigateway_binary_media import created_types, patched_types
-from helpers.localcloud.planes.apigateway_deployments import (
+from helpers.localcloud.apigateway.binary_media import created_types, patched_types
+from helpers.localcloud.apigateway.deployments import (
     DeployedApi,
     IntegrationConfig,
     IntegrationResponseConfig,
@@ -24,18 +24,18 @@ from helpers.localcloud.planes.apigateway_deployments import (
     ResourceConfig,
     ValidatorConfig,
 )
-from helpers.localcloud.planes.apigateway_lambda import function_arn, proxy_event, proxy_result
-from helpers.localcloud.planes.apigateway_mapping import (
+from helpers.localcloud.apigateway.lambda_integration import function_arn, proxy_event, proxy_result
+from helpers.localcloud.apigateway.mapping import (
     choose_integration_response,
     choose_request_template,
     choose_response_template,
 )
-from helpers.localcloud.planes.apigateway_permissions import arn_like, invoke_allowed, source_arns
-from helpers.localcloud.planes.apigateway_request import ApiRequest
-from helpers.localcloud.planes.apigateway_responses import GatewayError
-from helpers.localcloud.planes.apigateway_routing import route
-from helpers.localcloud.planes.apigateway_usage import Quotas, TokenBucket, find_key, period_start, stage_limit
-from helpers.localcloud.planes.apigateway_validation import validate_request
+from helpers.localcloud.apigateway.permissions import arn_like, invoke_allowed, source_arns
+from helpers.localcloud.apigateway.request import ApiRequest
+from helpers.localcloud.apigateway.responses import GatewayError
+from helpers.localcloud.apigateway.routing import route
+from helpers.localcloud.apigateway.usage import Quotas, TokenBucket, find_key, period_start, stage_limit
+from helpers.localcloud.apigateway.validation import validate_request
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:kinesis_api"
 

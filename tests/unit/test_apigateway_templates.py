@@ -10,8 +10,8 @@ import json
 import pytest
 
 from helpers.apigateway import METHOD_REQUEST_PASSTHROUGH
-from helpers.localcloud.planes.apigateway_mapping import InputVariable, UtilVariable, escape_javascript
-from helpers.localcloud.planes.apigateway_templates import TemplateError, from_json, render
+from helpers.localcloud.apigateway.mapping import InputVariable, UtilVariable, escape_javascript
+from helpers.localcloud.apigateway.templates import TemplateError, from_json, render
 
 
 def variables(

@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from helpers.localcloud.planes import firehose_names
-from helpers.localcloud.planes.firehose_buffer import MIB, BufferedRecord, BufferingHints, DeliveryBuffer
-from helpers.localcloud.planes.firehose_config import FirehoseError, RedshiftSettings, check_create, destination_of, with_defaults
-from helpers.localcloud.planes.firehose_redshift import classify, copy_statement
+from helpers.localcloud.firehose import names as firehose_names
+from helpers.localcloud.firehose.buffer import MIB, BufferedRecord, BufferingHints, DeliveryBuffer
+from helpers.localcloud.firehose.config import FirehoseError, RedshiftSettings, check_create, destination_of, with_defaults
+from helpers.localcloud.firehose.redshift import classify, copy_statement
 
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from helpers.localcloud.planes.kinesis_batch_delivery import BatchDelivery, Collaborators, InvokeUnavailable
-from helpers.localcloud.planes.kinesis_batches import (
+from helpers.localcloud.kinesis.batch_delivery import BatchDelivery, Collaborators, InvokeUnavailable
+from helpers.localcloud.kinesis.batches import (
     DiscardCondition,
     InvokeResult,
     Verdict,
@@ -20,7 +20,7 @@ from helpers.localcloud.planes.kinesis_batches import (
     failure_record,
     judge,
 )
-from helpers.localcloud.planes.kinesis_mapping_config import (
+from helpers.localcloud.kinesis.mapping_config import (
     MappingError,
     PollingSettings,
     check_kinesis_rules,
@@ -28,7 +28,7 @@ from helpers.localcloud.planes.kinesis_mapping_config import (
     new_config,
     parse_function_name,
 )
-from helpers.localcloud.planes.kinesis_shard_reader import StreamRecord
+from helpers.localcloud.kinesis.shard_reader import StreamRecord
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"

@@ -15,7 +15,7 @@ import boto3
 
 from helpers.localcloud.events import lambda_permission
 from helpers.localcloud.events.target_input import InvalidPath, target_payload
-from helpers.localcloud.lambda_sandbox import DUMMY_CREDENTIALS
+from helpers.localcloud.awslambda.sandbox import DUMMY_CREDENTIALS
 
 log = logging.getLogger("localcloud.events")
 

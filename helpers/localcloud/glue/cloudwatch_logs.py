@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable
 
 # moto's logs backend is not thread-safe: every writer of the server process shares this lock.
-from helpers.localcloud.lambda_logs import LOGS_LOCK
+from helpers.localcloud.awslambda.logs import LOGS_LOCK
 
 MAX_EVENT_BYTES = 256 * 1024 - 26  # PutLogEvents: an event is at most 256 KB with its 26-byte overhead
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.localcloud.glue.s3_objects import NoSuchBucket, S3Path, S3Reader
-from helpers.localcloud.lambda_sandbox import DUMMY_CREDENTIALS
+from helpers.localcloud.awslambda.sandbox import DUMMY_CREDENTIALS
 
 SPARK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(awsglue|pyspark)\b", re.MULTILINE)
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

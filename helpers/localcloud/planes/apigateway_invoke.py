@@ -57,9 +57,9 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from helpers.localcloud.plane import Context, DataPlane, signing_scope
-from helpers.localcloud.planes import apigateway_binary_media, apigateway_permissions
-from helpers.localcloud.planes.apigateway_deployments import DeployedApi, DeploymentSnapshots, MethodConfig, snapshot
-from helpers.localcloud.planes.apigateway_lambda import (
+from helpers.localcloud.apigateway import binary_media as apigateway_binary_media, permissions as apigateway_permissions
+from helpers.localcloud.apigateway.deployments import DeployedApi, DeploymentSnapshots, MethodConfig, snapshot
+from helpers.localcloud.apigateway.lambda_integration import (
     LambdaInvoker,
     function_arn,
     matches_media_type,
@@ -67,7 +67,7 @@ from helpers.localcloud.planes.apigateway_lambda import (
     proxy_result,
     text_body,
 )
-from helpers.localcloud.planes.apigateway_mapping import (
+from helpers.localcloud.apigateway.mapping import (
     InputVariable,
     UtilVariable,
     choose_integration_response,
@@ -75,11 +75,11 @@ from helpers.localcloud.planes.apigateway_mapping import (
     choose_response_template,
     response_parameter,
 )
-from helpers.localcloud.planes.apigateway_request import ApiRequest, Identity, context_variables
-from helpers.localcloud.planes.apigateway_responses import GatewayError, internal_error, render_gateway_error
-from helpers.localcloud.planes.apigateway_routing import Route, route
-from helpers.localcloud.planes.apigateway_templates import TemplateError, render
-from helpers.localcloud.planes.apigateway_usage import (
+from helpers.localcloud.apigateway.request import ApiRequest, Identity, context_variables
+from helpers.localcloud.apigateway.responses import GatewayError, internal_error, render_gateway_error
+from helpers.localcloud.apigateway.routing import Route, route
+from helpers.localcloud.apigateway.templates import TemplateError, render
+from helpers.localcloud.apigateway.usage import (
     ACCOUNT_BURST_LIMIT,
     ACCOUNT_RATE_LIMIT,
     KeyUse,
@@ -89,7 +89,7 @@ from helpers.localcloud.planes.apigateway_usage import (
     find_key,
     stage_limit,
 )
-from helpers.localcloud.planes.apigateway_validation import validate_request
+from helpers.localcloud.apigateway.validation import validate_request
 
 log = logging.getLogger("localcloud.apigateway")
 

@@ -38,10 +38,10 @@ from moto.core.exceptions import ServiceException
 from werkzeug.wrappers import Request, Response
 
 from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context, DataPlane, amz_target, json_error, signing_scope
-from helpers.localcloud.planes.firehose_buffer import BufferedRecord
-from helpers.localcloud.planes.firehose_config import FirehoseError, check_create, invalid, with_defaults
-from helpers.localcloud.planes.firehose_stream import StreamRuntime
-from helpers.localcloud.planes.kinesis_shard_reader import find_stream
+from helpers.localcloud.firehose.buffer import BufferedRecord
+from helpers.localcloud.firehose.config import FirehoseError, check_create, invalid, with_defaults
+from helpers.localcloud.firehose.stream import StreamRuntime
+from helpers.localcloud.kinesis.shard_reader import find_stream
 
 log = logging.getLogger("localcloud.firehose")
 

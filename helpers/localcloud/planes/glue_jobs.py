@@ -43,7 +43,7 @@ from helpers.localcloud.glue.job_runs import JobRun, new_run_id
 from helpers.localcloud.glue.s3_objects import S3Reader
 from helpers.localcloud.glue.triggers import ConditionTracker
 from helpers.localcloud.glue.wire import GlueError, entity_not_found, ok
-from helpers.localcloud.lambda_sandbox import DUMMY_CREDENTIALS
+from helpers.localcloud.awslambda.sandbox import DUMMY_CREDENTIALS
 from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context, DataPlane, amz_target, signing_scope
 
 log = logging.getLogger("localcloud.glue")

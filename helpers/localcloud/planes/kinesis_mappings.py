@@ -38,8 +38,8 @@ from urllib.parse import unquote
 from werkzeug.wrappers import Request, Response
 
 from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context, DataPlane, signing_scope
-from helpers.localcloud.planes.kinesis_mapping_calls import LocalServiceCalls
-from helpers.localcloud.planes.kinesis_mapping_config import (
+from helpers.localcloud.kinesis.mapping_calls import LocalServiceCalls
+from helpers.localcloud.kinesis.mapping_config import (
     MappingError,
     PollingSettings,
     check_kinesis_rules,
@@ -49,8 +49,8 @@ from helpers.localcloud.planes.kinesis_mapping_config import (
     parse_function_name,
     updated_config,
 )
-from helpers.localcloud.planes.kinesis_shard_poller import ShardPoller
-from helpers.localcloud.planes.kinesis_shard_reader import find_stream, shard_readers
+from helpers.localcloud.kinesis.shard_poller import ShardPoller
+from helpers.localcloud.kinesis.shard_reader import find_stream, shard_readers
 
 log = logging.getLogger("localcloud.kinesis_mappings")
 

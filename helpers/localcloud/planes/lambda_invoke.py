@@ -4,9 +4,9 @@ moto stores the functions (CreateFunction, UpdateFunctionCode...) but needs Dock
 plane answers Invoke itself, following https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html:
 ``RequestResponse`` (200 and the function's response), ``Event`` (202, queued, retried on error) and
 ``DryRun`` (204); ``LogType=Tail``; ``Qualifier`` (version or alias) and names given as a name, an
-ARN or a partial ARN. The code runs in warm worker processes (``lambda_sandbox``), at most as many at
-once as the function's concurrency allows (``lambda_concurrency``); asynchronous events go through
-``lambda_async``. The deprecated InvokeAsync (``/2014-11-13/.../invoke-async/``) is answered as an
+ARN or a partial ARN. The code runs in warm worker processes (``awslambda.sandbox``), at most as many at
+once as the function's concurrency allows (``awslambda.concurrency``); asynchronous events go through
+``awslambda.asynchronous``. The deprecated InvokeAsync (``/2014-11-13/.../invoke-async/``) is answered as an
 ``Event`` invocation.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from helpers.localcloud import lambda_destinations, lambda_logs
-from helpers.localcloud.lambda_async import AsyncEvent, AsyncPolicy, AsyncQueue
-from helpers.localcloud.lambda_concurrency import FunctionPool, Throttled
-from helpers.localcloud.lambda_sandbox import (
+from helpers.localcloud.awslambda import destinations as lambda_destinations, logs as lambda_logs
+from helpers.localcloud.awslambda.asynchronous import AsyncEvent, AsyncPolicy, AsyncQueue
+from helpers.localcloud.awslambda.concurrency import FunctionPool, Throttled
+from helpers.localcloud.awslambda.sandbox import (
     ExecutionEnvironment,
     FunctionSpec,
     InvocationRequest,

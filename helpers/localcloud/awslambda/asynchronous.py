@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from helpers.localcloud.lambda_sandbox import InvocationResult
+from helpers.localcloud.awslambda.sandbox import InvocationResult
 
 log = logging.getLogger("localcloud.lambda")
 

@@ -11,7 +11,7 @@ Two threads per stream:
   is gone) puts the records back and is retried every ``S3_RETRY_SECONDS`` (AWS: for 24 hours).
 * loader (Redshift only): takes every queued object ("If there is still data to copy, Firehose
   issues a new COPY command as soon as the previous COPY command is successfully finished"),
-  writes their manifest under ``manifests/`` and runs the COPY (``firehose_redshift``). A failed
+  writes their manifest under ``manifests/`` and runs the COPY (``firehose.redshift``). A failed
   COPY is retried, waiting 1, 2, 4... seconds (at most 5 minutes) between attempts, for
   RetryOptions.DurationInSeconds from the first attempt; then the batch is skipped and its
   manifest written under ``errors/`` "which you can use for manual backfill" (basic-deliver.html).
@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpers.localcloud.plane import Context
-from helpers.localcloud.planes import firehose_names
-from helpers.localcloud.planes.firehose_buffer import BufferedRecord, DeliveryBuffer
-from helpers.localcloud.planes.firehose_config import Destination, destination_of
-from helpers.localcloud.planes.firehose_redshift import DeliveryError, RedshiftLoader, copy_statement
-from helpers.localcloud.planes.kinesis_shard_reader import find_stream, shard_readers
+from helpers.localcloud.firehose import names as firehose_names
+from helpers.localcloud.firehose.buffer import BufferedRecord, DeliveryBuffer
+from helpers.localcloud.firehose.config import Destination, destination_of
+from helpers.localcloud.firehose.redshift import DeliveryError, RedshiftLoader, copy_statement
+from helpers.localcloud.kinesis.shard_reader import find_stream, shard_readers
 from helpers.localcloud.warehouse.s3_objects import NoSuchBucket, S3Objects
 
 log = logging.getLogger("localcloud.firehose")

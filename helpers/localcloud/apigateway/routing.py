@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from helpers.localcloud.planes.apigateway_deployments import MethodConfig, ResourceConfig
+from helpers.localcloud.apigateway.deployments import MethodConfig, ResourceConfig
 
 VARIABLE = re.compile(r"^\{([^{}+]+)\}$")
 GREEDY = re.compile(r"^\{([^{}+]+)\+\}$")

@@ -19,7 +19,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from helpers.localcloud.planes.apigateway_deployments import DeployedApi, GatewayResponseConfig
+from helpers.localcloud.apigateway.deployments import DeployedApi, GatewayResponseConfig
 
 log = logging.getLogger("localcloud.apigateway")
 

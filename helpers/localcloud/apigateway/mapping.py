@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
-from helpers.localcloud.planes.apigateway_deployments import IntegrationConfig, IntegrationResponseConfig
-from helpers.localcloud.planes.apigateway_responses import GatewayError, internal_error
-from helpers.localcloud.planes.apigateway_templates import TemplateError, VtlObject, from_json, to_json
+from helpers.localcloud.apigateway.deployments import IntegrationConfig, IntegrationResponseConfig
+from helpers.localcloud.apigateway.responses import GatewayError, internal_error
+from helpers.localcloud.apigateway.templates import TemplateError, VtlObject, from_json, to_json
 
 JSONPATH_STEP = re.compile(r"\.([A-Za-z_$@][\w$@-]*)|\[\s*(-?\d+)\s*\]|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _MISSING = object()

@@ -22,9 +22,9 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from helpers.localcloud.planes.apigateway_deployments import DeployedApi, MethodConfig
-from helpers.localcloud.planes.apigateway_request import ApiRequest
-from helpers.localcloud.planes.apigateway_responses import GatewayError, internal_error
+from helpers.localcloud.apigateway.deployments import DeployedApi, MethodConfig
+from helpers.localcloud.apigateway.request import ApiRequest
+from helpers.localcloud.apigateway.responses import GatewayError, internal_error
 
 log = logging.getLogger("localcloud.apigateway")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpers.localcloud.planes.apigateway_responses import GatewayError, internal_error
+from helpers.localcloud.apigateway.responses import GatewayError, internal_error
 
 ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10_000.0, 5_000
 

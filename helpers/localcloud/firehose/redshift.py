@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context
-from helpers.localcloud.planes.firehose_config import RedshiftSettings
+from helpers.localcloud.firehose.config import RedshiftSettings
 from helpers.localcloud.warehouse import serverless, statements
 from helpers.localcloud.warehouse.engine import Warehouse
 from helpers.localcloud.warehouse.registry import cluster_key, namespace_key, registry_for

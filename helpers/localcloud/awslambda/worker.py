@@ -1,7 +1,7 @@
 """The Lambda Python runtime's bootstrap, as one local execution environment runs it.
 
-The local cloud starts this file as its own interpreter (``python -I -S -u lambda_worker.py``), one
-process per execution environment, and talks to it over two pipes (``lambda_sandbox`` is the other
+The local cloud starts this file as its own interpreter (``python -I -S -u worker.py``), one
+process per execution environment, and talks to it over two pipes (``sandbox`` is the other
 end). Like AWS's runtime interface client (``awslambdaric.bootstrap``), it imports the handler once
 (the Init phase), then answers invocations one at a time, with the same error shapes, the same log
 format and the same ``LambdaContext``.

@@ -15,8 +15,8 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from helpers.localcloud.planes.kinesis_batch_delivery import InvokeUnavailable
-from helpers.localcloud.planes.kinesis_batches import InvokeResult
+from helpers.localcloud.kinesis.batch_delivery import InvokeUnavailable
+from helpers.localcloud.kinesis.batches import InvokeResult
 
 _CLIENT_CONFIG = Config(
     read_timeout=910,  # longer than the longest function timeout (900 s)

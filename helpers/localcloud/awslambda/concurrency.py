@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Callable
 
-from helpers.localcloud.lambda_sandbox import ExecutionEnvironment, FunctionSpec
+from helpers.localcloud.awslambda.sandbox import ExecutionEnvironment, FunctionSpec
 
 DEFAULT_CONCURRENCY = 4
 IDLE_LIFETIME_S = 300.0  # Lambda reclaims idle environments after minutes; so does the local cloud

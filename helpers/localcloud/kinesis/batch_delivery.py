@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpers.localcloud.planes.kinesis_batches import (
+from helpers.localcloud.kinesis.batches import (
     DiscardCondition,
     EventRecord,
     InvokeResult,
@@ -34,7 +34,7 @@ from helpers.localcloud.planes.kinesis_batches import (
     failure_record,
     judge,
 )
-from helpers.localcloud.planes.kinesis_mapping_config import PollingSettings
+from helpers.localcloud.kinesis.mapping_config import PollingSettings
 
 log = logging.getLogger("localcloud.kinesis_mappings")
 

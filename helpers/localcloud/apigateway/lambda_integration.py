@@ -31,8 +31,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
-from helpers.localcloud.planes.apigateway_request import ApiRequest
-from helpers.localcloud.planes.apigateway_responses import GatewayError, internal_error
+from helpers.localcloud.apigateway.request import ApiRequest
+from helpers.localcloud.apigateway.responses import GatewayError, internal_error
 
 log = logging.getLogger("localcloud.apigateway")
 

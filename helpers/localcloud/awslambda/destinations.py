@@ -12,7 +12,7 @@ import logging
 
 import boto3
 
-from helpers.localcloud.lambda_sandbox import DUMMY_CREDENTIALS
+from helpers.localcloud.awslambda.sandbox import DUMMY_CREDENTIALS
 
 log = logging.getLogger("localcloud.lambda")
 

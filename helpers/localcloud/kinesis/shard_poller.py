@@ -15,11 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from helpers.localcloud.planes.kinesis_batch_delivery import BatchDelivery, Collaborators
-from helpers.localcloud.planes.kinesis_batches import MAX_PAYLOAD_BYTES, EventRecord, event_record, payload_size
-from helpers.localcloud.planes.kinesis_mapping_calls import LocalServiceCalls
-from helpers.localcloud.planes.kinesis_mapping_config import PollingSettings
-from helpers.localcloud.planes.kinesis_shard_reader import ShardReader
+from helpers.localcloud.kinesis.batch_delivery import BatchDelivery, Collaborators
+from helpers.localcloud.kinesis.batches import MAX_PAYLOAD_BYTES, EventRecord, event_record, payload_size
+from helpers.localcloud.kinesis.mapping_calls import LocalServiceCalls
+from helpers.localcloud.kinesis.mapping_config import PollingSettings
+from helpers.localcloud.kinesis.shard_reader import ShardReader
 
 log = logging.getLogger("localcloud.kinesis_mappings")
 

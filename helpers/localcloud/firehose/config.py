@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from helpers.localcloud.planes.firehose_buffer import DEFAULT_INTERVAL_SECONDS, DEFAULT_SIZE_MB, BufferingHints
-from helpers.localcloud.planes.firehose_names import PrefixError, check_prefix
+from helpers.localcloud.firehose.buffer import DEFAULT_INTERVAL_SECONDS, DEFAULT_SIZE_MB, BufferingHints
+from helpers.localcloud.firehose.names import PrefixError, check_prefix
 
 SUPPORTED_SOURCES = ("DirectPut", "KinesisStreamAsSource")
 SUPPORTED_DESTINATIONS = ("ExtendedS3DestinationConfiguration", "S3DestinationConfiguration", "RedshiftDestinationConfiguration")

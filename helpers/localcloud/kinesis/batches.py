@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from helpers.localcloud.planes.kinesis_shard_reader import StreamRecord
+from helpers.localcloud.kinesis.shard_reader import StreamRecord
 
 # A synchronous invocation's request payload is at most 6 MB; a batch stops growing before that.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024

@@ -3,7 +3,7 @@
 An environment is made from a ``FunctionSpec`` (the code and configuration moto stores for one
 function version). It runs the Init phase once (imports the handler), then invocations one at a
 time, enforcing the function's timeout by killing the process, and writes its log stream. The
-worker side is ``lambda_worker.py``. See
+worker side is ``worker.py``. See
 https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html.
 """
 
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from helpers.localcloud import lambda_logs
-from helpers.localcloud.lambda_logs import LogStream, Report
-from helpers.localcloud.lambda_worker import END_OF_OUTPUT
+from helpers.localcloud.awslambda import logs as lambda_logs
+from helpers.localcloud.awslambda.logs import LogStream, Report
+from helpers.localcloud.awslambda.worker import END_OF_OUTPUT
 
-WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 _FRAME_HEADER = struct.Struct(">I")
 
 # The packages the AWS Python runtimes ship besides the standard library

@@ -1,0 +1,1 @@
+"""Lambda Invoke: the execution environment, workers, logs (used by planes/lambda_invoke.py)."""
