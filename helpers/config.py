@@ -41,6 +41,8 @@ class Names:
     glue_scripts_prefix: str = "aws-project/glue-scripts/"
     glue_temp_prefix: str = "aws-project/glue-temp/"
     glue_database: str = "aws-project"
+    # The course's table name. A crawler names its table after the crawled folder, so crawling the
+    # raw prefix with TablePrefix "s3_" gives s3_kinesis_stream (helpers.batch.crawled_table).
     glue_table: str = "s3_bulkimport"
     glue_crawler: str = "aws-project-crawler"
     glue_job: str = "bulkimport_s3_redshift"

@@ -27,17 +27,19 @@ MAPPING_WAIT_S = 300
 _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # fixed, so the same source gives the same zip and CodeSha256
 
 
-def package(module: str) -> bytes:
-    """A deployment package holding ``lambda_code/<module>.py`` at its root."""
-    source = LAMBDA_CODE_DIR / f"{module}.py"
-    if not source.is_file():
-        raise FileNotFoundError(f"no handler module {source}")
-    entry = zipfile.ZipInfo(f"{module}.py", date_time=_ZIP_TIMESTAMP)
-    entry.external_attr = 0o644 << 16
-    entry.compress_type = zipfile.ZIP_DEFLATED
+def package(module: str, *imported_modules: str) -> bytes:
+    """A deployment package holding ``lambda_code/<module>.py`` at its root, and the other
+    ``lambda_code/`` modules it imports (``imported_modules``) beside it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(entry, source.read_bytes())
+        for name in (module, *imported_modules):
+            source = LAMBDA_CODE_DIR / f"{name}.py"
+            if not source.is_file():
+                raise FileNotFoundError(f"no handler module {source}")
+            entry = zipfile.ZipInfo(f"{name}.py", date_time=_ZIP_TIMESTAMP)
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, source.read_bytes())
     return buffer.getvalue()
 
 
@@ -70,10 +72,11 @@ def deploy_function(
     timeout_s: int = 60,
     memory_mb: int = 256,
     description: str = "",
+    imported_modules: tuple[str, ...] = (),
 ) -> str:
     """Create or update the function running ``lambda_code/<module>.py``; its ARN once it is ready."""
     lam = aws.client("lambda")
-    code = package(module)
+    code = package(module, *imported_modules)
     settings = {
         "Role": role_arn,
         "Handler": f"{module}.handler",
