@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import socket
 import statistics
 import tempfile
 import time
@@ -17,19 +16,13 @@ from helpers import config
 from helpers.localcloud import lifecycle
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     starts, stops = [], []
     with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=free_port(), state_dir=Path(state))
+        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
         for _ in range(args.runs):
             status = lifecycle.up(s)
             starts.append(status.seconds_to_healthy)

@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import json
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -33,12 +32,6 @@ ROLE = "arn:aws:iam::123456789012:role/bench"
 REAL_SLICE = config.REPO_ROOT.parent / "shared" / "data" / "online_retail_2010-12.csv"
 DDL = """create table {name} (eventid varchar(64), invoiceno varchar(10), stockcode varchar(20), description varchar(256),
     quantity integer, invoicedate timestamp, unitprice decimal(10, 2), customerid varchar(10), country varchar(40))"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Warehouse:
@@ -82,7 +75,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     settings = dataclasses.replace(
-        config.load(), target="local", local_port=free_port(), state_dir=Path(tempfile.mkdtemp(prefix="bench-firehose-"))
+        config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(tempfile.mkdtemp(prefix="bench-firehose-"))
     )
     lifecycle.up(settings)
     os.environ.update(config.client_environment(settings))

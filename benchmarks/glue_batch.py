@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import json
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -25,12 +24,6 @@ from helpers import config
 from helpers.localcloud import lifecycle
 
 POLL_S = 0.01
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def invoice(number: int) -> dict:
@@ -99,7 +92,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=free_port(), state_dir=Path(state))
+        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
         lifecycle.up(s)
         os.environ.update(config.client_environment(s))
         try:

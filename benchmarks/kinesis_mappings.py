@@ -18,7 +18,6 @@ import dataclasses
 import io
 import json
 import os
-import socket
 import tempfile
 import time
 import zipfile
@@ -34,12 +33,6 @@ s3 = boto3.client("s3")
 def handler(event, context):
     s3.put_object(Bucket=os.environ["BUCKET"], Key=f"batches/{uuid.uuid4().hex}", Body=str(len(event["Records"])))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def delivered(s3, bucket: str) -> tuple[int, int]:
@@ -132,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = dataclasses.replace(
-        config.load(), target="local", local_port=free_port(), state_dir=Path(tempfile.mkdtemp(prefix="bench-esm-"))
+        config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(tempfile.mkdtemp(prefix="bench-esm-"))
     )
     status = lifecycle.up(settings)
     os.environ.update(config.client_environment(settings))

@@ -12,7 +12,6 @@ import dataclasses
 import io
 import json
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -23,18 +22,9 @@ from pathlib import Path
 from helpers import config
 from helpers.localcloud import lifecycle
 
+from harness import percentile  # benchmarks/harness.py, beside this script
+
 NO_OP = "def handler(event, context):\n    return event\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def deploy(lam, role_arn: str, name: str) -> None:
@@ -59,7 +49,7 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=free_port(), state_dir=Path(state))
+        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
         lifecycle.up(s)
         os.environ.update(config.client_environment(s))
         try:

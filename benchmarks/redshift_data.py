@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -23,19 +22,10 @@ import boto3
 from helpers import config
 from helpers.localcloud import lifecycle
 
+from harness import percentile  # benchmarks/harness.py, beside this script
+
 WORKGROUP = "bench"
 POLL_SECONDS = 0.01
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def round_trip(rd, secret: str, sql: str) -> float:
@@ -59,7 +49,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=free_port(), state_dir=Path(state))
+        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
         lifecycle.up(s)
         os.environ.update(config.client_environment(s))
         try:

@@ -30,7 +30,6 @@ from helpers import aws, config, data
 from helpers.localcloud import lifecycle
 
 sys.path.insert(0, str(config.REPO_ROOT))  # the pipeline is built as its integration test builds it
-from tests.conftest import free_port  # noqa: E402
 from tests.integration import test_stream_pipeline as pipeline  # noqa: E402
 
 
@@ -52,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     files = args.csv or [data.sample_path()]
     s = dataclasses.replace(
-        config.load(), target="local", local_port=free_port(), state_dir=Path(tempfile.mkdtemp(prefix="bench-stream-"))
+        config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(tempfile.mkdtemp(prefix="bench-stream-"))
     )
     lifecycle.up(s)
     os.environ.update(config.client_environment(s))

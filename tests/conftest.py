@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 
 import pytest
 
 from helpers import config
 from helpers.localcloud import lifecycle
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +18,7 @@ def local_cloud(tmp_path_factory):
     It never touches the learner's running local cloud, and it is stopped after the tests.
     """
     s = dataclasses.replace(
-        config.load(), target="local", local_port=free_port(), state_dir=tmp_path_factory.mktemp("localcloud")
+        config.load(), target="local", local_port=lifecycle.free_port(), state_dir=tmp_path_factory.mktemp("localcloud")
     )
     lifecycle.up(s)
     saved = {k: os.environ.get(k) for k in config.client_environment(s)}

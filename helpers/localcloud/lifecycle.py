@@ -79,6 +79,13 @@ def _read_record(s: config.Settings) -> dict | None:
         return None
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now: for a local cloud of a test's or a benchmark's own."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)

@@ -12,14 +12,13 @@ import pytest
 
 from helpers import config
 from helpers.localcloud import lifecycle
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def settings(tmp_path):
-    s = dataclasses.replace(config.load(), target="local", local_port=free_port(), state_dir=tmp_path)
+    s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=tmp_path)
     yield s
     lifecycle.down(s)
 

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
-
-from jsonschema import Draft4Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
+from typing import TYPE_CHECKING, Any
 
 from helpers.localcloud.apigateway.deployments import DeployedApi, MethodConfig
 from helpers.localcloud.apigateway.request import ApiRequest
 from helpers.localcloud.apigateway.responses import GatewayError, internal_error
+
+if TYPE_CHECKING:
+    from jsonschema import Draft4Validator
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -53,12 +52,18 @@ def missing_parameters(method: MethodConfig, request: ApiRequest, path_parameter
 
 
 def _validator(api: DeployedApi, model_name: str) -> Draft4Validator:
+    # Imported here: jsonschema takes about 1.5 s to import (its URI grammar), which every start of
+    # the local cloud would otherwise pay; only APIs with a request validator need it.
+    from jsonschema import Draft4Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
     if model_name in api.broken_models:
         raise internal_error(f"model {model_name} of API {api.api_id} is unusable: {api.broken_models[model_name]}")
     schema = api.model_schema(model_name)
     if schema is None:
         raise internal_error(f"method names model {model_name!r}, which API {api.api_id} does not have")
-    registry: Registry = Registry().with_resources(
+    registry = Registry().with_resources(
         (model_url(api.api_id, name), Resource.from_contents(body, default_specification=DRAFT4))
         for name, body in api.models.items()
     )
