@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+import json
+from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
@@ -70,8 +71,6 @@ def amz_target(request: Request) -> str:
 
 def json_error(status: int, error_type: str, message: str, **headers: str) -> Response:
     """An error in the shape of AWS's JSON protocols (``__type`` and ``message``)."""
-    import json
-
     response = Response(
         json.dumps({"__type": error_type, "message": message}),
         status=status,
@@ -81,3 +80,62 @@ def json_error(status: int, error_type: str, message: str, **headers: str) -> Re
     for name, value in headers.items():
         response.headers[name] = value
     return response
+
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+
+
+class ApiError(Exception):
+    """An AWS JSON-protocol error: ``__type``, the message (under ``message_key``) and any members."""
+
+    message_key = "message"
+
+    def __init__(self, error_type: str, message: str, status: int = 400, **members: Any) -> None:
+        super().__init__(message)
+        self.error_type, self.message, self.status, self.members = error_type, message, status, members
+
+    def response(self) -> Response:
+        body = {"__type": self.error_type, self.message_key: self.message, **self.members}
+        response = Response(json.dumps(body), status=self.status, content_type=JSON_CONTENT_TYPE)
+        response.headers["x-amzn-ErrorType"] = self.error_type
+        return response
+
+
+class JsonApiPlane(DataPlane):
+    """A plane answering a whole JSON-protocol API (``X-Amz-Target: <prefix><Action>``) itself.
+
+    Subclasses set ``target_prefix``, ``service_label`` and ``error_class`` and fill ``self.actions``
+    with ``Action -> operation(region, body) -> dict``; an action they lack answers 501.
+    """
+
+    target_prefix = ""
+    service_label = ""
+    error_class: type[ApiError] = ApiError
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.actions: dict[str, Callable[[str, dict], dict]] = {}
+
+    def handles(self, request: Request) -> bool:
+        return amz_target(request).startswith(self.target_prefix)
+
+    def call(self, operation: Callable[[str, dict], dict], region: str, body: dict) -> dict:
+        """Run one operation; a subclass may wrap it (for example in its state's lock)."""
+        return operation(region, body)
+
+    def handle(self, request: Request) -> Response:
+        action = amz_target(request)[len(self.target_prefix) :]
+        region = signing_scope(request)[0] or "us-east-1"
+        error = self.error_class
+        try:
+            operation = self.actions.get(action)
+            if operation is None:
+                raise error("NotImplemented", f"The local cloud does not emulate {self.service_label}.{action}", status=501)
+            try:
+                body = json.loads(request.get_data() or b"{}")
+            except ValueError as bad_json:
+                raise error("SerializationException", "The request body is not valid JSON") from bad_json
+            result = self.call(operation, region, body)
+        except ApiError as failure:
+            return failure.response()
+        return Response(json.dumps(result), content_type=JSON_CONTENT_TYPE)

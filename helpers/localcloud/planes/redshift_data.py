@@ -27,9 +27,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from werkzeug.wrappers import Request, Response
-
-from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context, DataPlane, amz_target, signing_scope
+from helpers.localcloud import plane
+from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context
 from helpers.localcloud.warehouse import catalog, serverless, statement_events, statements
 from helpers.localcloud.warehouse.engine import Warehouse
 from helpers.localcloud.warehouse.registry import cluster_key, namespace_key, registry_for
@@ -39,7 +38,6 @@ from helpers.localcloud.warehouse.translate import RelationName, TranslationErro
 log = logging.getLogger("localcloud.redshift_data")
 
 TARGET_PREFIX = "RedshiftData."
-CONTENT_TYPE = "application/x-amz-json-1.1"
 ID_PATTERN = re.compile(r"^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$")
 MAX_SQL_BYTES = 100 * 1024  # "The maximum query statement size is 100 KB."
 MAX_ACTIVE_STATEMENTS = 500  # active (SUBMITTED, PICKED, STARTED) statements per account
@@ -47,16 +45,8 @@ MAX_BATCH_SQLS = 40
 IAM_DB_USER = "IAM:moto"  # the database user of moto's default caller identity (user/moto)
 
 
-class ApiError(Exception):
-    def __init__(self, error_type: str, message: str, status: int = 400, **members: Any) -> None:
-        super().__init__(message)
-        self.error_type, self.message, self.status, self.members = error_type, message, status, members
-
-    def response(self) -> Response:
-        body = {"__type": self.error_type, "Message": self.message, **self.members}
-        response = Response(json.dumps(body), status=self.status, content_type=CONTENT_TYPE)
-        response.headers["x-amzn-ErrorType"] = self.error_type
-        return response
+class ApiError(plane.ApiError):
+    message_key = "Message"  # the key RedshiftData uses for an error's message
 
 
 def validation(message: str) -> ApiError:
@@ -114,7 +104,10 @@ def _like(pattern: str | None, value: str) -> bool:
     return re.fullmatch(regex, value) is not None
 
 
-class RedshiftData(DataPlane):
+class RedshiftData(plane.JsonApiPlane):
+    target_prefix = TARGET_PREFIX
+    service_label = "RedshiftData"
+    error_class = ApiError
     name = "redshift-data"
 
     def __init__(self, ctx: Context) -> None:
@@ -123,7 +116,7 @@ class RedshiftData(DataPlane):
         self.registry = registry_for(ctx)
         self.store = StatementStore()
         self._submit_lock = threading.Lock()
-        self.actions: dict[str, Callable[[str, dict], dict]] = {
+        self.actions = {
             "ExecuteStatement": self.execute_statement,
             "BatchExecuteStatement": self.batch_execute_statement,
             "DescribeStatement": self.describe_statement,
@@ -137,25 +130,6 @@ class RedshiftData(DataPlane):
             "DescribeTable": self.describe_table,
             "ListSessions": self.list_sessions,
         }
-
-    def handles(self, request: Request) -> bool:
-        return amz_target(request).startswith(TARGET_PREFIX)
-
-    def handle(self, request: Request) -> Response:
-        action = amz_target(request)[len(TARGET_PREFIX) :]
-        region = signing_scope(request)[0] or "us-east-1"
-        try:
-            operation = self.actions.get(action)
-            if operation is None:
-                raise ApiError("NotImplemented", f"The local cloud does not emulate RedshiftData.{action}", status=501)
-            try:
-                body = json.loads(request.get_data() or b"{}")
-            except ValueError as error:
-                raise ApiError("SerializationException", "The request body is not valid JSON") from error
-            result = operation(region, body)
-        except ApiError as error:
-            return error.response()
-        return Response(json.dumps(result), content_type=CONTENT_TYPE)
 
     def stop(self) -> None:
         self.registry.close_all()

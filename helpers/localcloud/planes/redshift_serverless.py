@@ -21,16 +21,14 @@ import string
 import time
 from typing import Any, Callable
 
-from werkzeug.wrappers import Request, Response
-
-from helpers.localcloud.plane import Context, DataPlane, amz_target, signing_scope
+from helpers.localcloud import plane
+from helpers.localcloud.plane import Context
 from helpers.localcloud.warehouse import serverless
 from helpers.localcloud.warehouse.engine import DATABASE_NAME
 from helpers.localcloud.warehouse.registry import namespace_key, registry_for
 from helpers.localcloud.warehouse.serverless import Namespace, Transition, Workgroup
 
 TARGET_PREFIX = "RedshiftServerless."
-CONTENT_TYPE = "application/x-amz-json-1.1"
 NAME_PATTERN = re.compile(r"^[a-z0-9-]+$")
 LOG_EXPORTS = ("useractivitylog", "userlog", "connectionlog")
 MAX_TAGS = 200
@@ -50,16 +48,8 @@ WORKGROUP_UPDATABLE = (
 )
 
 
-class ApiError(Exception):
-    def __init__(self, error_type: str, message: str, status: int = 400, **members: Any) -> None:
-        super().__init__(message)
-        self.error_type, self.message, self.status, self.members = error_type, message, status, members
-
-    def response(self) -> Response:
-        body = {"__type": self.error_type, "message": self.message, **self.members}
-        response = Response(json.dumps(body), status=self.status, content_type=CONTENT_TYPE)
-        response.headers["x-amzn-ErrorType"] = self.error_type
-        return response
+class ApiError(plane.ApiError):
+    message_key = "message"  # the key RedshiftServerless uses for an error's message
 
 
 def validation(message: str) -> ApiError:
@@ -139,14 +129,17 @@ def _page(items: list[dict], body: dict, limit_member: str = "maxResults") -> tu
     return items[start:end], following
 
 
-class RedshiftServerless(DataPlane):
+class RedshiftServerless(plane.JsonApiPlane):
+    target_prefix = TARGET_PREFIX
+    service_label = "RedshiftServerless"
+    error_class = ApiError
     name = "redshift-serverless"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.state = serverless.state_for(ctx)
         self.registry = registry_for(ctx)
-        self.actions: dict[str, Callable[[str, dict], dict]] = {
+        self.actions = {
             "CreateNamespace": self.create_namespace,
             "GetNamespace": self.get_namespace,
             "ListNamespaces": self.list_namespaces,
@@ -162,25 +155,9 @@ class RedshiftServerless(DataPlane):
             "ListTagsForResource": self.list_tags_for_resource,
         }
 
-    def handles(self, request: Request) -> bool:
-        return amz_target(request).startswith(TARGET_PREFIX)
-
-    def handle(self, request: Request) -> Response:
-        action = amz_target(request)[len(TARGET_PREFIX) :]
-        region = signing_scope(request)[0] or "us-east-1"
-        try:
-            operation = self.actions.get(action)
-            if operation is None:
-                raise ApiError("NotImplemented", f"The local cloud does not emulate RedshiftServerless.{action}", status=501)
-            try:
-                body = json.loads(request.get_data() or b"{}")
-            except ValueError as error:
-                raise ApiError("SerializationException", "The request body is not valid JSON") from error
-            with self.state.lock:
-                result = operation(region, body)
-        except ApiError as error:
-            return error.response()
-        return Response(json.dumps(result), content_type=CONTENT_TYPE)
+    def call(self, operation: Callable[[str, dict], dict], region: str, body: dict) -> dict:
+        with self.state.lock:
+            return operation(region, body)
 
     def stop(self) -> None:
         self.registry.close_all()
