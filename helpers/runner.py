@@ -46,18 +46,20 @@ def numbered_notebooks(only: list[str] | None = None) -> list[Path]:
     return paths
 
 
-def execute(path: Path, parameters: dict) -> Result:
-    output = EXECUTED_DIR / path.name
+def execute(path: Path, parameters: dict, output_dir: Path = EXECUTED_DIR) -> Result:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    output = output_dir / path.name
     started = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(path), str(output), parameters=parameters, cwd=str(NOTEBOOKS_DIR),
+            str(path), str(output), parameters=parameters, cwd=str(path.parent),
             kernel_name="python3", progress_bar=False, log_output=False,
         )
         status, failure = "passed", ""
     except papermill.PapermillExecutionError as error:
         status = "failed"
-        failure = f"cell {error.exec_count} (In [{error.exec_count}]): {error.ename}: {error.evalue}"
+        # In [n] is what the learner sees in the executed notebook (papermill adds a parameters cell).
+        failure = f"In [{error.exec_count}] (cell {error.cell_index + 1}): {error.ename}: {error.evalue}"
     seconds = time.perf_counter() - started
     if output.exists():
         render_html(output)
@@ -78,6 +80,7 @@ def write_report(results: list[Result]) -> Path:
         f"<td>{html.escape(r.failure)}</td></tr>"
         for r in results
     )
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     REPORT_PATH.write_text(
         "<!doctype html><meta charset='utf-8'><title>Workbook run</title>"
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left}"
@@ -92,7 +95,6 @@ def write_report(results: list[Result]) -> Path:
 
 
 def run(only: list[str] | None = None, keep_going: bool = False, parameters: dict | None = None) -> list[Result]:
-    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
     failed = False
     for path in numbered_notebooks(only):
