@@ -14,7 +14,7 @@ from helpers import aws, config, iam, storage, warehouse
 
 SCRIPT = config.REPO_ROOT / "glue_scripts" / "bulkimport_s3_redshift.py"
 BULK_IMPORT_PREFIX = "aws-project/bulk-import/"  # the scheduled Lambda's checkpoint and manifests
-CRAWLER_TABLE_PREFIX = "s3_"
+JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"  # what a crawler gives JSON tables
 PYTHON_SHELL_DPU = 0.0625  # the smallest Python shell capacity (1/16 DPU)
 JOB_TIMEOUT_MINUTES = 15
 FINAL_RUN_STATES = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED")
@@ -49,25 +49,50 @@ def raw_location() -> str:
     return f"s3://{aws.bucket()}/{config.settings().names.raw_prefix}"
 
 
-def crawled_table() -> str:
-    """The table the crawler makes: its prefix + the raw folder's name, lowercase, '-' as '_'."""
-    folder = config.settings().names.raw_prefix.rstrip("/").rsplit("/", 1)[-1]
-    return CRAWLER_TABLE_PREFIX + folder.lower().replace("-", "_")
+def ensure_table() -> str:
+    """The catalog table over the raw prefix, created by the workbook under the course's name; its name.
 
-
-def ensure_crawler(role_arn: str) -> dict[str, Any]:
-    """The catalog database and a crawler over the raw prefix; the crawler's definition."""
+    A crawler with S3 targets would name the table after the folder (``kinesis_stream``). Creating
+    the table and crawling it as a catalog target keeps the name and lets the crawler fill in the
+    columns, partition keys and partitions (API CatalogTarget,
+    https://docs.aws.amazon.com/glue/latest/webapi/API_CatalogTarget.html). An existing table is
+    left as the last crawl made it."""
     names = config.settings().names
     glue = aws.client("glue")
     try:
         glue.create_database(DatabaseInput={"Name": names.glue_database, "Description": "The workbook's data lake"})
     except glue.exceptions.AlreadyExistsException:
         pass
+    table = {
+        "Name": names.glue_table,
+        "Description": f"The raw layer; columns and partitions kept up to date by crawler {names.glue_crawler}",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "json"},
+        "StorageDescriptor": {
+            "Columns": [],
+            "Location": raw_location(),
+            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            "SerdeInfo": {"SerializationLibrary": JSON_SERDE},
+        },
+    }
+    try:
+        glue.create_table(DatabaseName=names.glue_database, TableInput=table)
+    except glue.exceptions.AlreadyExistsException:
+        pass
+    return names.glue_table
+
+
+def ensure_crawler(role_arn: str) -> dict[str, Any]:
+    """The catalog table and a crawler that keeps it up to date (a catalog target); the crawler's definition."""
+    names = config.settings().names
+    glue = aws.client("glue")
+    ensure_table()
     definition = {
         "Role": role_arn,
         "DatabaseName": names.glue_database,
-        "Targets": {"S3Targets": [{"Path": raw_location()}]},
-        "TablePrefix": CRAWLER_TABLE_PREFIX,
+        "Targets": {"CatalogTargets": [{"DatabaseName": names.glue_database, "Tables": [names.glue_table]}]},
+        # A crawler over catalog tables must only log what it finds deleted.
         "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
     }
     try:

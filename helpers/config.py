@@ -41,8 +41,8 @@ class Names:
     glue_scripts_prefix: str = "aws-project/glue-scripts/"
     glue_temp_prefix: str = "aws-project/glue-temp/"
     glue_database: str = "aws-project"
-    # The course's table name. A crawler names its table after the crawled folder, so crawling the
-    # raw prefix with TablePrefix "s3_" gives s3_kinesis_stream (helpers.batch.crawled_table).
+    # The course's table name, over raw_prefix. The workbook creates this table (helpers.batch.ensure_table)
+    # and a crawler with it as a catalog target keeps its columns and partitions up to date.
     glue_table: str = "s3_bulkimport"
     glue_crawler: str = "aws-project-crawler"
     glue_job: str = "bulkimport_s3_redshift"

@@ -107,8 +107,8 @@ def dynamodb_event_ids(names, events: list[dict]) -> set[str]:
 def test_the_crawled_schema_matches_the_raw_json(names, pipeline):
     batch.ensure_crawler(pipeline["glue_role"])
     assert batch.crawl(out=lambda _: None)["Status"] == "SUCCEEDED"
-    table = aws.client("glue").get_table(DatabaseName=names.glue_database, Name=batch.crawled_table())["Table"]
-    assert table["Name"] == "s3_kinesis_stream"
+    table = aws.client("glue").get_table(DatabaseName=names.glue_database, Name=names.glue_table)["Table"]
+    assert table["Name"] == "s3_bulkimport"  # the workbook's table, crawled as a catalog target
     columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
     assert columns == {
         "eventid": "string", "invoiceno": "string", "stockcode": "string", "description": "string",
@@ -121,7 +121,7 @@ def test_the_crawled_schema_matches_the_raw_json(names, pipeline):
 def test_the_job_loads_each_distinct_event_once_and_a_rerun_replaces(names, pipeline, sample_events):
     batch.ensure_job(
         pipeline["glue_role"], batch.upload_script(),
-        batch.job_arguments(pipeline["wh"], pipeline["copy_role"], batch.crawled_table()),
+        batch.job_arguments(pipeline["wh"], pipeline["copy_role"], names.glue_table),
     )
     first = batch.run_job(timeout_s=120, out=lambda _: None)
     assert first["JobRunState"] == "SUCCEEDED", batch.job_log(first["Id"], "error")

@@ -323,3 +323,66 @@ def test_crawler_schema_change_policy_update_or_log(glue, s3, bucket, database):
     crawl(glue, name, database, f"s3://{bucket}/{prefix}", SchemaChangePolicy={"DeleteBehavior": "DELETE_FROM_DATABASE"})
     with pytest.raises(ClientError):
         glue.get_table(DatabaseName=database, Name=table_name)
+
+
+# --- https://docs.aws.amazon.com/glue/latest/webapi/API_CatalogTarget.html ----------------------
+
+
+def catalog_crawler(glue, name: str, database: str, tables: list[str], delete_behavior: str = "LOG") -> dict:
+    glue.create_crawler(
+        Name=name,
+        Role="arn:aws:iam::123456789012:role/glue",
+        DatabaseName=database,
+        Targets={"CatalogTargets": [{"DatabaseName": database, "Tables": tables}]},
+        SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": delete_behavior},
+    )
+    glue.start_crawler(Name=name)
+    return wait_ready(glue, name)
+
+
+def test_catalog_target_updates_the_existing_table_and_keeps_its_name(glue, database, raw_stream):
+    glue.create_table(
+        DatabaseName=database,
+        TableInput={
+            "Name": "s3_bulkimport",
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": {"classification": "json"},
+            "StorageDescriptor": {
+                "Columns": [],
+                "Location": raw_stream,
+                "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+                "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"},
+            },
+        },
+    )
+    crawler = catalog_crawler(glue, f"cat-{uuid.uuid4().hex[:6]}", database, ["s3_bulkimport"])
+    assert crawler["LastCrawl"]["Status"] == "SUCCEEDED", crawler["LastCrawl"].get("ErrorMessage")
+
+    [table] = glue.get_tables(DatabaseName=database)["TableList"]  # no kinesis_stream table beside it
+    assert table["Name"] == "s3_bulkimport"
+    assert table["StorageDescriptor"]["Location"] == raw_stream
+    assert columns(table)["quantity"] == "int" and columns(table)["discount"] == "double"
+    assert [key["Name"] for key in table["PartitionKeys"]] == ["year", "month", "day", "hour"]
+    assert table["Parameters"]["classification"] == "json"
+    assert table["Parameters"]["UPDATED_BY_CRAWLER"] == crawler["Name"]
+    partitions = glue.get_partitions(DatabaseName=database, TableName="s3_bulkimport")["Partitions"]
+    assert len(partitions) == 3
+
+    glue.start_crawler(Name=crawler["Name"])  # a second crawl finds nothing new
+    again = wait_ready(glue, crawler["Name"])
+    assert again["LastCrawl"]["Status"] == "SUCCEEDED"
+    assert [t["Name"] for t in glue.get_tables(DatabaseName=database)["TableList"]] == ["s3_bulkimport"]
+
+
+def test_catalog_target_missing_table_fails_the_crawl_clearly(glue, database):
+    crawler = catalog_crawler(glue, f"cat-{uuid.uuid4().hex[:6]}", database, ["no_such_table"])
+    assert crawler["LastCrawl"]["Status"] == "FAILED"
+    assert "Table no_such_table" in crawler["LastCrawl"]["ErrorMessage"]
+    assert "not found" in crawler["LastCrawl"]["ErrorMessage"]
+
+
+def test_catalog_target_needs_delete_behavior_log(glue, database):
+    crawler = catalog_crawler(glue, f"cat-{uuid.uuid4().hex[:6]}", database, ["any"], "DEPRECATE_IN_DATABASE")
+    assert crawler["LastCrawl"]["Status"] == "FAILED"
+    assert "DeleteBehavior" in crawler["LastCrawl"]["ErrorMessage"]

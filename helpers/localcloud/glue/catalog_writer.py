@@ -229,9 +229,10 @@ class CatalogWriter:
             return _hashed(name, plan.location)
         return name
 
-    def write(self, plan: TablePlan) -> None:
+    def write(self, plan: TablePlan, name: str | None = None) -> None:
+        """Create or update the table of ``plan``: the given name (a catalog target's table) or one of its own."""
         settings, database = self._settings, self._settings.database
-        name = self._name_for(plan)
+        name = name or self._name_for(plan)
         self.result.written.append(name)
         existing = self._existing(name)
         columns = plan.schema().catalog_columns()

@@ -1,11 +1,21 @@
 """One crawl of a crawler: list its S3 targets, classify the objects, plan tables, write the catalog.
 
 Follows "How crawlers work" (https://docs.aws.amazon.com/glue/latest/dg/crawler-running.html) and
-the S3Target, SchemaChangePolicy, RecrawlPolicy and Configuration members of CreateCrawler
-(https://docs.aws.amazon.com/glue/latest/webapi/API_CreateCrawler.html). S3 targets only: a
-crawler with JDBC, DynamoDB, catalog, MongoDB, Delta, Iceberg or Hudi targets fails with a message
-that says so, as do S3 event mode (``CRAWL_EVENT_MODE``), custom classifiers and configuration
-options the local cloud does not know. ``SampleSize`` (files crawled per leaf folder) is honoured.
+the S3Target, CatalogTarget, SchemaChangePolicy, RecrawlPolicy and Configuration members of
+CreateCrawler (https://docs.aws.amazon.com/glue/latest/webapi/API_CreateCrawler.html). S3 and
+catalog targets only: a crawler with JDBC, DynamoDB, MongoDB, Delta, Iceberg or Hudi targets fails
+with a message that says so, as do S3 event mode (``CRAWL_EVENT_MODE``), custom classifiers and
+configuration options the local cloud does not know. ``SampleSize`` (files crawled per leaf folder)
+is honoured.
+
+A catalog target (https://docs.aws.amazon.com/glue/latest/webapi/API_CatalogTarget.html; "AWS Glue
+crawlers now support existing Data Catalog tables as sources",
+https://aws.amazon.com/about-aws/whats-new/2019/05/aws-glue-crawlers-now-support-existing-data-catalog-tables-as-sources/)
+names existing tables: the crawl reads each table's ``StorageDescriptor.Location``, crawls it as an
+S3 include path whose folder is the table's root, and updates that table (columns, partition keys,
+partitions, properties) under its own name. A crawler with catalog targets needs ``DeleteBehavior``
+``LOG`` and no other kind of target; the local cloud checks both when the crawl starts (not at
+CreateCrawler), and a listed table that does not exist fails the crawl.
 
 The crawl writes its progress to CloudWatch Logs (group ``/aws-glue/crawlers``, stream = crawler
 name, each line prefixed with the crawl id) and can be stopped between two objects.
@@ -17,7 +27,7 @@ import json
 import logging
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -26,7 +36,7 @@ from helpers.localcloud.glue.catalog_writer import CatalogWriter, WriteResult, W
 from helpers.localcloud.glue.classify import UNKNOWN, classify
 from helpers.localcloud.glue.exclusions import Exclusions, InvalidPattern
 from helpers.localcloud.glue.s3_objects import NoSuchBucket, S3Path, S3Reader
-from helpers.localcloud.glue.table_layout import CrawledFile, LayoutError, plan_tables
+from helpers.localcloud.glue.table_layout import CrawledFile, LayoutError, TablePlan, plan_tables
 from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context
 
 log = logging.getLogger("localcloud.glue")
@@ -36,7 +46,6 @@ UNSUPPORTED_TARGETS = (
     "JdbcTargets",
     "MongoDBTargets",
     "DynamoDBTargets",
-    "CatalogTargets",
     "DeltaTargets",
     "IcebergTargets",
     "HudiTargets",
@@ -227,19 +236,20 @@ class CrawlRunner:
             raise CrawlFailed("Custom classifiers are not supported by the local cloud; remove Classifiers")
         for kind in UNSUPPORTED_TARGETS:
             if definition.targets.get(kind):
-                raise CrawlFailed(f"{kind} are not supported by the local cloud; it crawls S3Targets only")
+                raise CrawlFailed(f"{kind} are not supported by the local cloud; it crawls S3 and catalog targets only")
         if definition.recrawl_policy.get("RecrawlBehavior") == "CRAWL_EVENT_MODE":
             raise CrawlFailed(
                 "RecrawlBehavior CRAWL_EVENT_MODE (S3 event notifications) is not supported by the local cloud"
             )
         configuration = _configuration(definition.configuration)
-        grouping = configuration.get("Grouping", {})
         glue = self._ctx.backend("glue", self._region)
+        settings = writer_settings(definition, self._crawl, configuration)
+        if definition.targets.get("CatalogTargets"):
+            return self._crawl_catalog_targets(glue, settings, configuration)
         try:
             glue.get_database(definition.database)
         except DatabaseNotFoundException:
             raise CrawlFailed(f"Database {definition.database} not found.") from None
-        settings = writer_settings(definition, self._crawl, configuration)
         writer = CatalogWriter(glue, settings, lambda text: self.log("INFO", text))
         reader = S3Reader(self._ctx)
         include_locations = []
@@ -247,23 +257,70 @@ class CrawlRunner:
             path = S3Path.parse(target.get("Path", ""))
             folder, files = self._crawled_files(reader, path, target)
             include_locations.append(path.url(folder))
-            try:
-                plans = plan_tables(
-                    path.bucket,
-                    folder,
-                    files,
-                    combine_compatible=grouping.get("TableGroupingPolicy") == "CombineCompatibleSchemas",
-                    table_level=grouping.get("TableLevelConfiguration"),
-                )
-            except LayoutError as error:
-                raise CrawlFailed(str(error)) from None
-            for plan in plans:
+            for plan in self._plans(path, folder, files, configuration):
                 self._check_stop()
                 writer.write(plan)
         self._check_stop()
         writer.retire(include_locations)
         self.log("BENCHMARK", "Finished writing to Catalog")
         return writer.result
+
+    def _plans(
+        self, path: S3Path, folder: str, files: list[CrawledFile], configuration: dict, table_level: int | None = None
+    ) -> list[TablePlan]:
+        grouping = configuration.get("Grouping", {})
+        try:
+            return plan_tables(
+                path.bucket,
+                folder,
+                files,
+                combine_compatible=grouping.get("TableGroupingPolicy") == "CombineCompatibleSchemas",
+                table_level=table_level or grouping.get("TableLevelConfiguration"),
+            )
+        except LayoutError as error:
+            raise CrawlFailed(str(error)) from None
+
+    def _crawl_catalog_targets(self, glue: Any, settings: WriterSettings, configuration: dict) -> WriteResult:
+        """Crawl the location of each listed table and update that table in place, keeping its name."""
+        from moto.glue.exceptions import DatabaseNotFoundException, TableNotFoundException
+
+        targets = self._definition.targets
+        if any(targets.get(kind) for kind in targets if kind != "CatalogTargets"):
+            raise CrawlFailed("A crawler with CatalogTargets cannot have other targets")
+        if settings.delete_behavior != "LOG":
+            raise CrawlFailed(
+                "The DeleteBehavior of a crawler with CatalogTargets must be LOG, "
+                f"not {settings.delete_behavior}"
+            )
+        reader = S3Reader(self._ctx)
+        result = WriteResult()
+        for target in targets["CatalogTargets"]:
+            database = target.get("DatabaseName", "")
+            writer = CatalogWriter(glue, replace(settings, database=database), lambda text: self.log("INFO", text))
+            writer.result = result
+            for name in target.get("Tables") or []:
+                try:
+                    table = glue.get_table(database, name).as_dict()
+                except (DatabaseNotFoundException, TableNotFoundException):
+                    raise CrawlFailed(f"Table {name} of catalog target database {database} not found.") from None
+                location = (table.get("StorageDescriptor") or {}).get("Location") or ""
+                if not location.startswith("s3://"):
+                    raise CrawlFailed(f"Table {database}.{name} has no S3 location to crawl: {location!r}")
+                path = S3Path.parse(location if location.endswith("/") else location + "/")
+                folder, files = self._crawled_files(reader, path, target)
+                plans = self._plans(path, folder, files, configuration, table_level=1 + folder.count("/"))
+                if not plans:
+                    self.log("INFO", f"No data under {location}; table {name} left as it is")
+                    continue
+                if len(plans) != 1:
+                    raise CrawlFailed(
+                        f"The objects under {location} make {len(plans)} tables, not one; "
+                        f"table {name} of a catalog target needs compatible objects at one depth"
+                    )
+                self._check_stop()
+                writer.write(plans[0], name=name)
+        self.log("BENCHMARK", "Finished writing to Catalog")
+        return result
 
     def _crawled_files(self, reader: S3Reader, path: S3Path, target: dict) -> tuple[str, list[CrawledFile]]:
         try:

@@ -19,9 +19,9 @@ work" (https://docs.aws.amazon.com/glue/latest/dg/crawler-running.html):
 
 Table naming, for the workbook: a crawler names a table after the folder its include path points
 at, lowercased and with ``-`` turned into ``_``, after its ``TablePrefix``. The include path
-``s3://<bucket>/aws-project/kinesis-stream/`` makes ``kinesis_stream``; to get the course's
-``s3_bulkimport``, point the crawler at a folder named ``bulkimport`` with ``TablePrefix="s3_"``
-(or at a folder named ``s3_bulkimport``).
+``s3://<bucket>/aws-project/kinesis-stream/`` makes ``kinesis_stream``. To keep a name of one's
+own (the course's ``s3_bulkimport``), create the table at that location and give the crawler
+``CatalogTargets`` naming it: the crawl then updates that table in place (``glue.crawl``).
 """
 
 from __future__ import annotations
