@@ -20,14 +20,12 @@ https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-logs.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context
+from helpers.localcloud.plane import Context
 from helpers.localcloud.firehose.config import RedshiftSettings
-from helpers.localcloud.warehouse import serverless, statements
-from helpers.localcloud.warehouse.engine import Warehouse
-from helpers.localcloud.warehouse.registry import cluster_key, namespace_key, registry_for
+from helpers.localcloud.warehouse import serverless, statements, targets
+from helpers.localcloud.warehouse.registry import namespace_key, registry_for
 from helpers.localcloud.warehouse.statements import Statement, SubStatement
 
 COPY_TIMEOUT_SECONDS = 900
@@ -77,16 +75,6 @@ def classify(sql_error: str) -> DeliveryError:
         if any(needle in sql_error for needle in needles):
             return DeliveryError(code, message, sql_error)
     return DeliveryError("Redshift.DataLoadFailed", "Loading data into the table failed.", sql_error)
-
-
-@dataclass(frozen=True)
-class _Target:
-    warehouse: Warehouse
-    arn: str
-    base_capacity: Callable[[], int | None]
-    session_parameters: Callable[[], dict[str, str]]
-    admin_user: str | None
-    admin_password: str | None
 
 
 def copy_statement(settings: RedshiftSettings, bucket: str, manifest_key: str) -> str:
@@ -149,7 +137,7 @@ class RedshiftLoader:
             ) from error
 
     @staticmethod
-    def _refusal(target: _Target, username: str, password: str) -> str | None:
+    def _refusal(target: targets.Target, username: str, password: str) -> str | None:
         refused = f'FATAL: password authentication failed for user "{username}"'
         if target.warehouse.user_id(username) is None:
             return refused
@@ -157,7 +145,7 @@ class RedshiftLoader:
             return refused
         return None
 
-    def _target(self, settings: RedshiftSettings) -> _Target:
+    def _target(self, settings: RedshiftSettings) -> targets.Target:
         workgroup = settings.serverless_workgroup()
         if workgroup is not None:
             return self._workgroup(*workgroup)
@@ -166,7 +154,7 @@ class RedshiftLoader:
             return self._cluster(*cluster)
         raise DeliveryError(*CONNECTION_FAILED, f"{settings.host} is neither a Redshift Serverless nor a cluster endpoint")
 
-    def _workgroup(self, name: str, region: str) -> _Target:
+    def _workgroup(self, name: str, region: str) -> targets.Target:
         with self.serverless.lock:
             workgroup = self.serverless.workgroup(region, name)
             namespace = self.serverless.namespaces(region).get(workgroup.namespace_name) if workgroup else None
@@ -175,31 +163,10 @@ class RedshiftLoader:
         warehouse = self.registry.get(namespace_key(region, namespace.name))
         if warehouse is None:
             raise DeliveryError(*CONNECTION_FAILED, f"namespace {namespace.name} has no warehouse")
-        return _Target(
-            warehouse=warehouse,
-            arn=workgroup.arn,
-            base_capacity=lambda: workgroup.base_capacity,
-            session_parameters=lambda: {
-                key: workgroup.config_parameters[key]
-                for key in ("search_path", "enable_case_sensitive_identifier", "datestyle", "query_group")
-                if key in workgroup.config_parameters
-            },
-            admin_user=namespace.admin_username,
-            admin_password=namespace.admin_password,
-        )
+        return targets.workgroup_target(workgroup, namespace, warehouse)
 
-    def _cluster(self, cluster_id: str, region: str) -> _Target:
+    def _cluster(self, cluster_id: str, region: str) -> targets.Target:
         cluster: Any = self.ctx.backend("redshift", region).clusters.get(cluster_id)
         if cluster is None:
             raise DeliveryError(*CONNECTION_FAILED, f"cluster {cluster_id} in {region} does not exist")
-        # The same owner the Data API plane gives a cluster's warehouse, so both open the same files.
-        owner = f"{cluster.cluster_identifier}-{cluster.create_time}"
-        warehouse = self.registry.open(cluster_key(region, cluster_id), owner, region, cluster.db_name, cluster.master_username)
-        return _Target(
-            warehouse=warehouse,
-            arn=f"arn:aws:redshift:{region}:{DEFAULT_ACCOUNT_ID}:cluster:{cluster_id}",
-            base_capacity=lambda: None,
-            session_parameters=dict,
-            admin_user=cluster.master_username,
-            admin_password=cluster.master_user_password,
-        )
+        return targets.cluster_target(self.registry, region, cluster)

@@ -24,14 +24,12 @@ import json
 import logging
 import re
 import threading
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from helpers.localcloud import plane
-from helpers.localcloud.plane import DEFAULT_ACCOUNT_ID, Context
-from helpers.localcloud.warehouse import catalog, serverless, statement_events, statements
-from helpers.localcloud.warehouse.engine import Warehouse
-from helpers.localcloud.warehouse.registry import cluster_key, namespace_key, registry_for
+from helpers.localcloud.plane import Context
+from helpers.localcloud.warehouse import catalog, serverless, statement_events, statements, targets
+from helpers.localcloud.warehouse.registry import namespace_key, registry_for
 from helpers.localcloud.warehouse.statements import Statement, StatementStore, SubStatement
 from helpers.localcloud.warehouse.translate import RelationName, TranslationError, placeholder_names
 
@@ -55,19 +53,6 @@ def validation(message: str) -> ApiError:
 
 def no_query(statement_id: str) -> ApiError:
     return ApiError("ResourceNotFoundException", "Query does not exist.", ResourceId=statement_id)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A workgroup or cluster the Data API can run SQL on."""
-
-    warehouse: Warehouse
-    arn: str
-    base_capacity: Callable[[], int | None]
-    session_parameters: Callable[[], dict[str, str]]
-    admin_user: str | None
-    admin_password: str | None
-    default_database: str
 
 
 def _token(offset: int, owner: str) -> str:
@@ -136,7 +121,7 @@ class RedshiftData(plane.JsonApiPlane):
 
     # -- where the SQL runs, and as whom -------------------------------------------------------
 
-    def _target(self, region: str, body: dict) -> Target:
+    def _target(self, region: str, body: dict) -> targets.Target:
         if body.get("SessionId") or body.get("SessionKeepAliveSeconds"):
             raise ApiError("NotImplemented", "The local cloud does not emulate Data API sessions (SessionId, SessionKeepAliveSeconds)", status=501)
         workgroup_name, cluster_id = body.get("WorkgroupName"), body.get("ClusterIdentifier")
@@ -148,7 +133,7 @@ class RedshiftData(plane.JsonApiPlane):
             return self._workgroup_target(region, workgroup_name)
         return self._cluster_target(region, cluster_id)
 
-    def _workgroup_target(self, region: str, name_or_arn: str) -> Target:
+    def _workgroup_target(self, region: str, name_or_arn: str) -> targets.Target:
         with self.state.lock:
             workgroup = self.state.workgroup(region, name_or_arn)
             if workgroup is None:
@@ -159,35 +144,13 @@ class RedshiftData(plane.JsonApiPlane):
         warehouse = self.registry.get(namespace_key(region, namespace.name)) if namespace else None
         if namespace is None or warehouse is None:
             raise validation(f"Workgroup {workgroup.name} has no namespace.")
-        return Target(
-            warehouse=warehouse,
-            arn=workgroup.arn,
-            base_capacity=lambda: workgroup.base_capacity,
-            session_parameters=lambda: {
-                key: workgroup.config_parameters[key]
-                for key in ("search_path", "enable_case_sensitive_identifier", "datestyle", "query_group")
-                if key in workgroup.config_parameters
-            },
-            admin_user=namespace.admin_username,
-            admin_password=namespace.admin_password,
-            default_database=namespace.db_name,
-        )
+        return targets.workgroup_target(workgroup, namespace, warehouse)
 
-    def _cluster_target(self, region: str, cluster_id: str) -> Target:
+    def _cluster_target(self, region: str, cluster_id: str) -> targets.Target:
         cluster = self.ctx.backend("redshift", region).clusters.get(cluster_id)
         if cluster is None:
             raise validation("Redshift endpoint doesn't exist in this region.")
-        owner = f"{cluster.cluster_identifier}-{cluster.create_time}"
-        warehouse = self.registry.open(cluster_key(region, cluster_id), owner, region, cluster.db_name, cluster.master_username)
-        return Target(
-            warehouse=warehouse,
-            arn=f"arn:aws:redshift:{region}:{DEFAULT_ACCOUNT_ID}:cluster:{cluster_id}",
-            base_capacity=lambda: None,
-            session_parameters=dict,
-            admin_user=cluster.master_username,
-            admin_password=cluster.master_user_password,
-            default_database=cluster.db_name,
-        )
+        return targets.cluster_target(self.registry, region, cluster)
 
     def _secret(self, region: str, secret_arn: str) -> dict:
         backend = self.ctx.backend("secretsmanager", region)
@@ -202,7 +165,7 @@ class RedshiftData(plane.JsonApiPlane):
             raise validation(f"The secret {secret_arn} has no username")
         return secret
 
-    def _identity(self, region: str, body: dict, target: Target) -> tuple[str, str | None, str | None]:
+    def _identity(self, region: str, body: dict, target: targets.Target) -> tuple[str, str | None, str | None]:
         """(database user, database named in the secret, why logging in fails) for the call's
         credentials. Only the admin's password is known, so only the admin's is checked."""
         secret_arn, db_user = body.get("SecretArn"), body.get("DbUser")
@@ -434,7 +397,7 @@ class RedshiftData(plane.JsonApiPlane):
 
     # -- catalog -------------------------------------------------------------------------------
 
-    def _catalog_cursor(self, region: str, body: dict) -> tuple[Any, str, Target]:
+    def _catalog_cursor(self, region: str, body: dict) -> tuple[Any, str, targets.Target]:
         """A cursor on the warehouse, after the checks a connection makes, and the database to list
         (``Database``; ``ConnectedDatabase``, when given, is the one connected to)."""
         target = self._target(region, body)
