@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from contextlib import contextmanager
 
 import pytest
 
-from helpers import config
+from helpers import aws, config
 from helpers.localcloud import lifecycle
 
 
@@ -30,3 +31,23 @@ def local_cloud(tmp_path_factory):
         else:
             os.environ[key] = value
     lifecycle.down(s)
+
+
+@contextmanager
+def own_names(local_cloud: config.Settings, **changes: object):
+    """The workbook's names with ``changes``, seen by every helper (``config.settings``) meanwhile.
+
+    Lets a test module build the pipeline's resources under names of its own, beside other modules'
+    in the same local cloud. Yields the names and the MonkeyPatch, for further patches of the module.
+    """
+    names = dataclasses.replace(local_cloud.names, **changes)
+    settings = dataclasses.replace(local_cloud, names=names)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config, "settings", lambda: settings)
+        aws.session.cache_clear()
+        aws.account_id.cache_clear()
+        try:
+            yield names, patch
+        finally:
+            aws.session.cache_clear()
+            aws.account_id.cache_clear()

@@ -13,7 +13,6 @@ another test's in the shared local cloud.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 import uuid
@@ -21,7 +20,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers import aws, batch, client, config, data, iam, scheduled_import, sinks, storage, warehouse
+from helpers import aws, batch, client, data, iam, scheduled_import, sinks, storage, warehouse
+from tests.conftest import own_names
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +34,8 @@ TABLE_COLUMNS = """eventid varchar(1024) not null, invoiceno varchar(16) not nul
 @pytest.fixture(scope="module")
 def names(local_cloud):
     tag = uuid.uuid4().hex[:6]
-    n = local_cloud.names
-    suffixed = dataclasses.replace(
-        n,
+    with own_names(
+        local_cloud,
         raw_prefix=f"batch-{tag}/kinesis-stream/",
         glue_scripts_prefix=f"batch-{tag}/glue-scripts/",
         glue_temp_prefix=f"batch-{tag}/glue-temp/",
@@ -49,17 +48,10 @@ def names(local_cloud):
         invoice_table=f"invoice-{tag}",
         customer_table=f"customer-{tag}",
         schedule_rule=f"bulk-import-{tag}",
-    )
-    settings = dataclasses.replace(local_cloud, names=suffixed)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config, "settings", lambda: settings)
+    ) as (suffixed, patch):
         patch.setattr(warehouse, "_current", None)
         patch.setattr(batch, "BULK_IMPORT_PREFIX", f"batch-{tag}/bulk-import/")
-        aws.session.cache_clear()
-        aws.account_id.cache_clear()
         yield suffixed
-    aws.session.cache_clear()
-    aws.account_id.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ that these tests never meet another test's API, stream or tables in the shared l
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections import Counter
 
@@ -16,6 +15,7 @@ import requests
 
 from helpers import aws, config, deploy, iam, ingestion_api, sinks, storage
 from helpers.prerequisites import MissingPrerequisite
+from tests.conftest import own_names
 
 pytestmark = pytest.mark.integration
 
@@ -24,23 +24,16 @@ pytestmark = pytest.mark.integration
 def names(local_cloud):
     tag = uuid.uuid4().hex[:6]
     n = local_cloud.names
-    suffixed = dataclasses.replace(
-        n,
+    with own_names(
+        local_cloud,
         stream=f"{n.stream}-{tag}",
         invoice_table=f"{n.invoice_table}-{tag}",
         customer_table=f"{n.customer_table}-{tag}",
         api_name=f"{n.api_name}-{tag}",
         fn_kinesis_api=f"{n.fn_kinesis_api}-{tag}",
         roles={key: f"{role}-{tag}" for key, role in n.roles.items()},
-    )
-    settings = dataclasses.replace(local_cloud, names=suffixed)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config, "settings", lambda: settings)
-        aws.session.cache_clear()
-        aws.account_id.cache_clear()
+    ) as (suffixed, _):
         yield suffixed
-    aws.session.cache_clear()
-    aws.account_id.cache_clear()
 
 
 @pytest.fixture(scope="module")

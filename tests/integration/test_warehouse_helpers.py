@@ -7,7 +7,6 @@ another test's namespace, secret or security group in the shared local cloud.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 
@@ -15,6 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import aws, config, warehouse, warehouse_network, warehouse_users
+from tests.conftest import own_names
 
 pytestmark = pytest.mark.integration
 
@@ -23,22 +23,15 @@ pytestmark = pytest.mark.integration
 def names(local_cloud):
     tag = uuid.uuid4().hex[:6]
     n = local_cloud.names
-    suffixed = dataclasses.replace(
-        n,
+    with own_names(
+        local_cloud,
         redshift_namespace=f"wh-{tag}",
         redshift_workgroup=f"wh-{tag}",
         redshift_firehose_user=f"firehose_{tag}",
         redshift_firehose_secret=f"{n.redshift_firehose_secret}-{tag}",
-    )
-    settings = dataclasses.replace(local_cloud, names=suffixed)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config, "settings", lambda: settings)
+    ) as (suffixed, patch):
         patch.setattr(warehouse, "_current", None)
-        aws.session.cache_clear()
-        aws.account_id.cache_clear()
         yield suffixed
-    aws.session.cache_clear()
-    aws.account_id.cache_clear()
 
 
 @pytest.fixture(scope="module")

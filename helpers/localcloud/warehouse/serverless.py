@@ -88,8 +88,22 @@ class Transition:
         return time.monotonic() < self.until
 
 
+class Transitioning:
+    """Status for a resource whose ``transition`` (CREATING, MODIFYING, DELETING) ends at a deadline."""
+
+    transition: Transition | None
+
+    @property
+    def status(self) -> str:
+        return self.transition.status if self.transition and self.transition.active() else "AVAILABLE"
+
+    @property
+    def gone(self) -> bool:
+        return self.transition is not None and self.transition.status == "DELETING" and not self.transition.active()
+
+
 @dataclass
-class Namespace:
+class Namespace(Transitioning):
     name: str
     region: str
     db_name: str
@@ -109,14 +123,6 @@ class Namespace:
     @property
     def arn(self) -> str:
         return f"arn:aws:redshift-serverless:{self.region}:{DEFAULT_ACCOUNT_ID}:namespace/{self.id}"
-
-    @property
-    def status(self) -> str:
-        return self.transition.status if self.transition and self.transition.active() else "AVAILABLE"
-
-    @property
-    def gone(self) -> bool:
-        return self.transition is not None and self.transition.status == "DELETING" and not self.transition.active()
 
     def describe(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -141,7 +147,7 @@ class Namespace:
 
 
 @dataclass
-class Workgroup:
+class Workgroup(Transitioning):
     name: str
     region: str
     namespace_name: str
@@ -166,14 +172,6 @@ class Workgroup:
     @property
     def arn(self) -> str:
         return f"arn:aws:redshift-serverless:{self.region}:{DEFAULT_ACCOUNT_ID}:workgroup/{self.id}"
-
-    @property
-    def status(self) -> str:
-        return self.transition.status if self.transition and self.transition.active() else "AVAILABLE"
-
-    @property
-    def gone(self) -> bool:
-        return self.transition is not None and self.transition.status == "DELETING" and not self.transition.active()
 
     @property
     def address(self) -> str:
