@@ -18,7 +18,8 @@ from dotenv import dotenv_values
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
-BUILD_DIR = REPO_ROOT / "build"
+# Executed notebooks, charts and the report; WORKBOOK_BUILD_DIR moves them (parallel runs, tests).
+BUILD_DIR = Path(os.environ.get("WORKBOOK_BUILD_DIR") or REPO_ROOT / "build")
 FIGURES_DIR = BUILD_DIR / "figures"  # charts the notebooks write as PNG files
 TARGETS = ("local", "aws")
 DEFAULT_LOCAL_PORT = 5055
