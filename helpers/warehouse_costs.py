@@ -11,9 +11,11 @@ with ``charged_seconds``, the RPU-seconds billed, and ``compute_seconds``, the R
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -120,3 +122,102 @@ def buffer_interval_costs(
             }
         )
     return pd.DataFrame(rows).set_index("buffer interval (s)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Per query: the bill of each minute shared among the statements that caused it (notebook 11)
+
+QUERY_HISTORY_SQL = (
+    "select query_id, user_id, session_id, query_type, status, start_time, end_time, query_text "
+    "from sys_query_history where status = 'success' order by start_time"
+)
+
+
+def query_history() -> pd.DataFrame:
+    """SYS_QUERY_HISTORY's successful statements, oldest first (on AWS: the last 7 days, as visible to you)."""
+    return warehouse.run_sql(QUERY_HISTORY_SQL)
+
+
+def cost_per_query(usage: pd.DataFrame, queries: pd.DataFrame, price_per_rpu_hour: float = PRICE_PER_RPU_HOUR) -> pd.DataFrame:
+    """Each statement's share of the charged RPU-seconds, and its cost, most expensive first.
+
+    SYS_SERVERLESS_USAGE bills minutes, not statements, so the charge is apportioned: a minute's
+    ``charged_seconds`` go to the statements that ran in it, in proportion to their time in it;
+    a billed minute in which nothing ran (the rest of a 60-second minimum) goes to the statement
+    that woke the workgroup last before it: the one whose minimum it pays. A minute with no
+    statement before it stays unattributed (query_id -1), so that the shares add up to the bill.
+    """
+    starts = queries["start_time"].to_numpy("datetime64[ns]")
+    ends = queries["end_time"].to_numpy("datetime64[ns]")
+    ids = queries["query_id"].to_numpy()
+    waker_starts, waker_ids = _wakers(queries)
+    shares: dict[int, float] = defaultdict(float)
+    for minute in usage.itertuples(index=False):
+        window_start, window_end = np.datetime64(minute.start_time, "ns"), np.datetime64(minute.end_time, "ns")
+        running = (starts < window_end) & (ends >= window_start)
+        if running.any():
+            seconds = (np.minimum(ends[running], window_end) - np.maximum(starts[running], window_start)) / np.timedelta64(1, "s")
+            weights = seconds + 1e-6  # an instant statement still takes its share
+            for query_id, weight in zip(ids[running], weights / weights.sum()):
+                shares[int(query_id)] += minute.charged_seconds * weight
+            continue
+        woke_before = waker_starts < window_start
+        owner = int(waker_ids[woke_before][-1]) if woke_before.any() else -1
+        shares[owner] += float(minute.charged_seconds)
+    described = queries.set_index("query_id")[["query_type", "start_time", "query_text"]]
+    result = pd.DataFrame({"charged_rpu_seconds": pd.Series(dict(shares), dtype="float64")}).rename_axis("query_id")
+    result = result.join(described, how="left")
+    result["cost_usd"] = result["charged_rpu_seconds"] / 3600 * price_per_rpu_hour
+    return result.sort_values("charged_rpu_seconds", ascending=False)
+
+
+def _wakers(queries: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Start times and ids of the statements that woke the workgroup: those that started after the
+    paid time of the ones before (60 seconds from a wake-up, or to the end of a longer statement)."""
+    starts, ids = [], []
+    paid_until = None
+    for row in queries.sort_values("start_time").itertuples(index=False):
+        if paid_until is None or row.start_time > paid_until:
+            starts.append(row.start_time)
+            ids.append(row.query_id)
+            paid_until = row.start_time + pd.Timedelta(seconds=MINIMUM_CHARGE_S)
+        paid_until = max(paid_until, row.end_time)
+    return np.array(starts, dtype="datetime64[ns]"), np.array(ids)
+
+
+def _save(figure: Figure, path: Path) -> Figure:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    return figure
+
+
+def plot_cost_per_day(daily: pd.DataFrame, path: Path) -> Figure:
+    """The course's query as bars: dollars per day."""
+    figure = Figure(figsize=(7, 3.6), layout="constrained")
+    axes = figure.subplots()
+    days = daily["day"].dt.strftime("%Y-%m-%d")
+    bars = axes.bar(days, daily["cost_incurred"], color="#4c72b0", width=0.5)
+    axes.bar_label(bars, labels=[f"${v:,.3f}" for v in daily["cost_incurred"]], padding=2)
+    axes.set_xlim(-0.8, len(daily) - 0.2)
+    axes.set_ylabel("US dollars")
+    axes.margins(y=0.2)
+    axes.set_title("Redshift Serverless compute per day (SYS_SERVERLESS_USAGE)")
+    return _save(figure, path)
+
+
+def plot_cost_per_query(per_query: pd.DataFrame, path: Path, top: int = 15) -> Figure:
+    """The ``top`` most expensive statements, each labelled with its type and the start of its SQL."""
+    shown = per_query.head(top).iloc[::-1]
+    labels = [
+        "unattributed" if query_id == -1 else f"{query_id} {kind}: {' '.join(str(text).split())[:48]}"
+        for query_id, kind, text in zip(shown.index, shown["query_type"], shown["query_text"])
+    ]
+    figure = Figure(figsize=(11, 0.32 * len(shown) + 1.4), layout="constrained")
+    axes = figure.subplots()
+    bars = axes.barh(labels, shown["charged_rpu_seconds"], color="#dd8452")
+    axes.bar_label(bars, labels=[f"${v:,.4f}" for v in shown["cost_usd"]], padding=3, fontsize=8)
+    axes.tick_params(axis="y", labelsize=8)
+    axes.set_xlabel("charged RPU-seconds (apportioned)")
+    axes.margins(x=0.15)
+    axes.set_title(f"The {len(shown)} most expensive statements (SYS_QUERY_HISTORY x SYS_SERVERLESS_USAGE)")
+    return _save(figure, path)
