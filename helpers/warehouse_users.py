@@ -39,6 +39,13 @@ def _password_from(secret_id: str, username: str) -> str | None:
         credentials = json.loads(sm.get_secret_value(SecretId=secret_id)["SecretString"])
     except sm.exceptions.ResourceNotFoundException:
         return None
+    except sm.exceptions.InvalidRequestException:
+        # Scheduled for deletion (notebook 99 on AWS keeps secrets recoverable for 7 days): its name
+        # cannot be reused meanwhile, so take the secret back (RestoreSecret) rather than fail.
+        if "DeletedDate" not in sm.describe_secret(SecretId=secret_id):
+            raise
+        sm.restore_secret(SecretId=secret_id)
+        credentials = json.loads(sm.get_secret_value(SecretId=secret_id)["SecretString"])
     if credentials.get("username") != username or not credentials.get("password"):
         raise ValueError(f"the secret {secret_id} does not hold a password for {username}: delete it, or choose another name")
     return credentials["password"]

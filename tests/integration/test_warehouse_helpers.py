@@ -104,3 +104,15 @@ def test_the_workgroup_is_opened_to_firehose_only_once(names, wh):
     [rule] = group["IpPermissions"]
     cidr = warehouse_network.firehose_cidr(config.settings().region)
     assert (rule["FromPort"], rule["ToPort"], [r["CidrIp"] for r in rule["IpRanges"]]) == (5439, 5439, [cidr])
+
+
+def test_a_secret_scheduled_for_deletion_is_restored_not_replaced(names):
+    """Notebook 99 on AWS keeps secrets 7 days (DeleteSecret, RecoveryWindowInDays); a rerun of
+    notebook 07 meanwhile takes the secret back (RestoreSecret) with its password."""
+    sm = aws.client("secretsmanager")
+    secret = f"{names.redshift_firehose_secret}-restored"
+    sm.create_secret(Name=secret, SecretString=json.dumps({"username": "restored_user", "password": "Passw0rd-kept"}))
+    sm.delete_secret(SecretId=secret, RecoveryWindowInDays=7)
+    _, password = warehouse_users._ensure_secret(secret, "restored_user")
+    assert password == "Passw0rd-kept"
+    assert "DeletedDate" not in sm.describe_secret(SecretId=secret)
