@@ -246,3 +246,16 @@ def test_placeholders_skip_casts_strings_and_comments():
 
 def test_leading_words():
     assert leading_words("  create   USER bob password 'x'") == ("CREATE", "USER", "BOB")
+
+
+def test_similar_to_takes_redshifts_pattern_not_a_regex():
+    """SIMILAR TO (Redshift Developer Guide): % and _ wildcards, the whole string must match."""
+    import duckdb
+
+    sql = t("select 'ab' similar to 'a%', 'a.c' similar to 'abc', 'x' not similar to 'y', '5%' similar to '5!%' escape '!'").statements[0]
+    assert duckdb.sql(sql).fetchall() == [(True, False, True, True)]
+
+
+def test_similar_to_a_computed_pattern_is_refused_clearly():
+    with pytest.raises(TranslationError, match="SIMILAR TO with a pattern that is not a string literal"):
+        t("select invoice_no similar to invoice_no from sales")

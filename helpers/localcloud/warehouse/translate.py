@@ -38,7 +38,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 from sqlglot.tokens import Token, TokenType
 
-from helpers.localcloud.warehouse import redshift_types
+from helpers.localcloud.warehouse import redshift_types, similar_to
 from helpers.localcloud.warehouse.dialect import (
     ColumnDistKey,
     ColumnSortKey,
@@ -495,6 +495,8 @@ def _rewrite_functions(tree: exp.Expression, catalog: Catalog) -> None:
             value = function.expressions[0]
             total = exp.Window(this=exp.Sum(this=value.copy()), partition_by=[p.copy() for p in window.args.get("partition_by") or []])
             window.replace(exp.Div(this=exp.cast(value.copy(), exp.DType.DOUBLE), expression=total))
+    for node in list(tree.find_all(exp.SimilarTo)):
+        _rewrite_similar_to(node)
     for node in list(tree.find_all(exp.Anonymous)):
         if node.name.upper() == "DATEPART" and len(node.expressions) == 2:
             part, value = node.expressions
@@ -523,6 +525,20 @@ def _rewrite_functions(tree: exp.Expression, catalog: Catalog) -> None:
             # Redshift's AVG of an integer column is a BIGINT, the fraction truncated; DuckDB's a DOUBLE.
             whole = node.parent if isinstance(node.parent, exp.Window) else node
             whole.replace(exp.cast(exp.func("trunc", whole.copy()), exp.DType.BIGINT))
+
+
+def _rewrite_similar_to(node: exp.SimilarTo) -> None:
+    """SIMILAR TO takes a SQL standard pattern in Redshift, a regular expression in DuckDB."""
+    whole = node.parent if isinstance(node.parent, exp.Escape) else node
+    escape = whole.expression if whole is not node else exp.Literal.string("\\")
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string and isinstance(escape, exp.Literal)):
+        raise TranslationError("ERROR: SIMILAR TO with a pattern that is not a string literal is not supported by the local warehouse")
+    try:
+        regex = similar_to.to_regex(pattern.this, escape.this)
+    except ValueError as error:
+        raise TranslationError(f"ERROR: {error}") from error
+    whole.replace(exp.Anonymous(this="regexp_full_match", expressions=[node.this.copy(), exp.Literal.string(regex)]))
 
 
 def _argument_types(tree: exp.Expression, nodes: list[exp.Expression], catalog: Catalog) -> dict[int, exp.DType]:
