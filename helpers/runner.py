@@ -1,8 +1,11 @@
 """``make run``: execute every numbered notebook in order with papermill, render HTML, summarise.
 
-Executed copies go to ``build/executed/`` (notebook and HTML), then ``build/report.html`` lists
-each notebook's status and duration. The first failure stops the run (later notebooks build on
-earlier ones) and is reported with the cell that failed; the exit code is then 1.
+Executed copies go to ``build/executed/`` (notebook and HTML). ``build/report.html`` (self-contained)
+and ``build/report.json`` then give each notebook's status and duration, the key figures of the run
+(``helpers.run_figures``) and every chart under ``build/figures``. The figures are read before the
+teardown notebook (99 and above) runs, since it deletes what they count; without it, at the end.
+The first failure stops the run (later notebooks build on earlier ones) and is reported with the
+cell that failed; the exit code is then 1.
 
     python -m helpers.runner [--only 01 03] [--keep-going] [-p name value ...]
 """
@@ -10,21 +13,26 @@ earlier ones) and is reported with the cell that failed; the exit code is then 1
 from __future__ import annotations
 
 import argparse
-import html
+import ast
+import json
+import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 import papermill
 from nbconvert import HTMLExporter
 
-from helpers import config
+from helpers import config, run_figures, run_report, warehouse_costs
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
 EXECUTED_DIR = config.BUILD_DIR / "executed"
 REPORT_PATH = config.BUILD_DIR / "report.html"
+REPORT_JSON_PATH = config.BUILD_DIR / "report.json"
+TEARDOWN_FROM = 99  # notebooks numbered from here on delete what the figures count
 
 
 @dataclass
@@ -46,7 +54,8 @@ def numbered_notebooks(only: list[str] | None = None) -> list[Path]:
     return paths
 
 
-def execute(path: Path, parameters: dict, output_dir: Path = EXECUTED_DIR) -> Result:
+def execute(path: Path, parameters: dict, output_dir: Path | None = None) -> Result:
+    output_dir = output_dir or EXECUTED_DIR
     output_dir.mkdir(parents=True, exist_ok=True)
     output = output_dir / path.name
     started = time.perf_counter()
@@ -73,40 +82,71 @@ def render_html(executed: Path) -> Path:
     return target
 
 
-def write_report(results: list[Result]) -> Path:
-    rows = "\n".join(
-        f"<tr class='{r.status}'><td><a href='executed/{Path(r.notebook).with_suffix('.html')}'>"
-        f"{html.escape(r.notebook)}</a></td><td>{r.status}</td><td>{r.seconds:.1f} s</td>"
-        f"<td>{html.escape(r.failure)}</td></tr>"
-        for r in results
+@dataclass
+class Run:
+    results: list[Result] = field(default_factory=list)
+    figures: run_figures.Snapshot | None = None
+    figures_after: str | None = None  # the last notebook that ran before the figures were read
+    started: float = field(default_factory=time.time)
+
+
+def is_teardown(path: Path) -> bool:
+    return int(path.name[:2]) >= TEARDOWN_FROM
+
+
+def read_figures(run: Run, parameters: dict) -> None:
+    """Read the key figures (``helpers.run_figures``), once: after the last notebook that ran."""
+    if run.figures is not None:
+        return
+    ran = [r.notebook for r in run.results if r.status != "skipped"]
+    print("reading the run's key figures ...", flush=True)
+    price = float(parameters.get("price_per_rpu_hour", warehouse_costs.PRICE_PER_RPU_HOUR))
+    run.figures, run.figures_after = run_figures.snapshot(price), (ran[-1] if ran else None)
+
+
+def write_report(run: Run, parameters: dict | None = None) -> Path:
+    """``report.json`` and the self-contained ``report.html``; the HTML's path."""
+    charts = run_report.find_charts(config.FIGURES_DIR, run.started)
+    data = run_report.report_data(
+        notebooks=[asdict(r) for r in run.results],
+        snapshot=run.figures.as_dict() if run.figures else None,
+        taken_after=run.figures_after,
+        charts=charts,
+        target=config.settings().target,
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        parameters=parameters or {},
     )
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    REPORT_PATH.write_text(
-        "<!doctype html><meta charset='utf-8'><title>Workbook run</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left}"
-        ".passed td:nth-child(2){color:#1a7f37}.failed td:nth-child(2){color:#cf222e}"
-        ".skipped td:nth-child(2){color:#888}</style>"
-        f"<h1>Workbook run</h1><p>Target: {html.escape(config.settings().target)}; "
-        f"finished {time.strftime('%Y-%m-%d %H:%M:%S')}</p>"
-        f"<table><tr><th>notebook</th><th>status</th><th>duration</th><th>failure</th></tr>{rows}</table>",
-        encoding="utf-8",
-    )
+    REPORT_JSON_PATH.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    REPORT_PATH.write_text(run_report.render_html(data, charts), encoding="utf-8")
     return REPORT_PATH
 
 
-def run(only: list[str] | None = None, keep_going: bool = False, parameters: dict | None = None) -> list[Result]:
-    results: list[Result] = []
+def run(only: list[str] | None = None, keep_going: bool = False, parameters: dict | None = None) -> Run:
+    outcome = Run()
     failed = False
     for path in numbered_notebooks(only):
         if failed and not keep_going:
-            results.append(Result(path.name, "skipped", failure="an earlier notebook failed"))
+            outcome.results.append(Result(path.name, "skipped", failure="an earlier notebook failed"))
             continue
+        if is_teardown(path):  # it deletes what the figures count
+            read_figures(outcome, parameters or {})
         print(f"running {path.name} ...", flush=True)
         result = execute(path, parameters or {})
         print("  " + result.line().strip(), flush=True)
         failed = failed or result.status == "failed"
-        results.append(result)
-    return results
+        outcome.results.append(result)
+    if any(r.status != "skipped" for r in outcome.results):
+        read_figures(outcome, parameters or {})
+    return outcome
+
+
+def parameter_value(text: str) -> object:
+    """A ``-p`` value as Python reads it (``True``, ``500``, ``0.375``, ``None``), else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,12 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="papermill parameter for every notebook that declares it")
     args = parser.parse_args(argv)
-    results = run(args.only, args.keep_going, dict(args.parameter))
-    report = write_report(results)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parameters = {name: parameter_value(value) for name, value in args.parameter}
+    outcome = run(args.only, args.keep_going, parameters)
+    report = write_report(outcome, parameters)
+    results = outcome.results
     print("\nnotebook                                 status   duration")
     for result in results:
         print(result.line())
-    print(f"\nexecuted notebooks and HTML: {EXECUTED_DIR}\nreport: {report}")
+    if outcome.figures:
+        print(f"\nkey figures (read after {outcome.figures_after}):")
+        for figure in outcome.figures.figures:
+            shown = run_report.format_value(figure.key, figure.value) if figure.status == "ok" else f"{figure.status}: {figure.note}"
+            print(f"  {figure.label:<70} {shown}")
+    print(f"\nexecuted notebooks and HTML: {EXECUTED_DIR}\nreport: {report} and {REPORT_JSON_PATH.name}")
     failed = [r for r in results if r.status == "failed"]
     if failed:
         print(f"FAILED: {failed[0].notebook} at {failed[0].failure}", file=sys.stderr)
