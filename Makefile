@@ -6,11 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install up down status run test unit integration notebooks lab strip lock clean
+.PHONY: help install up down status run test check-report unit integration notebooks lab strip lock clean
 
 help:
-	@echo "make run    execute every notebook against the local cloud (build/executed/, build/report)"
-	@echo "make test   unit tests, integration tests and nbval over every notebook"
+	@echo "make run    execute every notebook against the local cloud (build/executed/, build/report.html and .json)"
+	@echo "make test   unit and integration tests, nbval over every notebook, then make run and its report checked"
+	@echo "make check-report   check the last make run's report (tests/after_run)"
 	@echo "make lab    start the local cloud and JupyterLab"
 	@echo "make up | down | status   the local cloud on its own"
 	@echo "make strip  remove outputs from notebooks before committing"
@@ -46,9 +47,17 @@ integration: install
 notebooks: up
 	$(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider notebooks
 
+# Tests, then nbval over every notebook, then a full `make run` whose report is checked
+# (tests/after_run) and after whose teardown (notebook 99) nothing may be left (cloud_census).
 test: up
 	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider notebooks
+	$(PY) -m helpers.runner
+	$(PY) -m pytest -q -p no:cacheprovider tests/after_run
+	$(PY) -m helpers.cloud_census
+
+check-report: install
+	$(PY) -m pytest -q -p no:cacheprovider tests/after_run
 
 lab: up
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

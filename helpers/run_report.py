@@ -57,8 +57,10 @@ def report_data(
     target: str,
     generated_at: str,
     parameters: dict[str, Any],
+    secret_scan: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """What ``report.json`` holds (and ``report.html`` shows)."""
+    """What ``report.json`` holds (and ``report.html`` shows). ``secret_scan``: the labels of the
+    secrets looked for (``checked``) and what was found (``findings``), never a value."""
     return {
         "generated_at": generated_at,
         "target": target,
@@ -67,6 +69,7 @@ def report_data(
         "notebooks": notebooks,
         "figures": None if snapshot is None else {**snapshot, "taken_after": taken_after},
         "charts": [{"file": c.path.name, "caption": c.caption, "from_this_run": c.from_this_run} for c in charts],
+        "secret_scan": secret_scan,
     }
 
 
@@ -153,5 +156,16 @@ def render_html(data: dict[str, Any], charts: list[Chart]) -> str:
         f"report written {html.escape(data['generated_at'])}.</p>"
         "<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>duration</th><th>failure</th></tr>"
         f"{_notebook_rows(notebooks)}</table>"
+        f"{_secret_scan_section(data.get('secret_scan'))}"
         f"{_figures_section(data['figures'])}{_charts_section(charts)}</html>"
     )
+
+
+def _secret_scan_section(scan: dict[str, list[str]] | None) -> str:
+    if scan is None:
+        return ""
+    checked = ", ".join(html.escape(label) for label in scan["checked"]) or "none could be read"
+    if scan["findings"]:
+        found = "".join(f"<li>{html.escape(f)}</li>" for f in scan["findings"])
+        return f"<h2>Secrets</h2><p style='color:#cf222e'>Secret values appear in executed notebooks:</p><ul>{found}</ul>"
+    return f"<h2>Secrets</h2><p>No secret value appears in any executed notebook (looked for: {checked}).</p>"

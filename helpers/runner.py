@@ -26,7 +26,7 @@ import nbformat
 import papermill
 from nbconvert import HTMLExporter
 
-from helpers import config, run_figures, run_report, warehouse_costs
+from helpers import config, run_figures, run_report, secret_scan, warehouse_costs
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
 EXECUTED_DIR = config.BUILD_DIR / "executed"
@@ -87,6 +87,7 @@ class Run:
     results: list[Result] = field(default_factory=list)
     figures: run_figures.Snapshot | None = None
     figures_after: str | None = None  # the last notebook that ran before the figures were read
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)  # label -> value, in memory only
     started: float = field(default_factory=time.time)
 
 
@@ -102,9 +103,17 @@ def read_figures(run: Run, parameters: dict) -> None:
     print("reading the run's key figures ...", flush=True)
     price = float(parameters.get("price_per_rpu_hour", warehouse_costs.PRICE_PER_RPU_HOUR))
     run.figures, run.figures_after = run_figures.snapshot(price), (ran[-1] if ran else None)
+    run.secrets = secret_scan.collect()  # before the teardown deletes them
 
 
-def write_report(run: Run, parameters: dict | None = None) -> Path:
+def scan_for_secrets(run: Run) -> dict[str, list[str]]:
+    """Look for the secrets' values in this run's executed notebooks and their HTML."""
+    paths = [EXECUTED_DIR / Path(r.notebook).with_suffix(suffix) for r in run.results for suffix in (".ipynb", ".html")]
+    findings = secret_scan.scan([p for p in paths if p.exists()], run.secrets)
+    return {"checked": sorted(run.secrets), "findings": [str(f) for f in findings]}
+
+
+def write_report(run: Run, parameters: dict | None = None, secrets_found: dict[str, list[str]] | None = None) -> Path:
     """``report.json`` and the self-contained ``report.html``; the HTML's path."""
     charts = run_report.find_charts(config.FIGURES_DIR, run.started)
     data = run_report.report_data(
@@ -115,6 +124,7 @@ def write_report(run: Run, parameters: dict | None = None) -> Path:
         target=config.settings().target,
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         parameters=parameters or {},
+        secret_scan=secrets_found,
     )
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
     REPORT_JSON_PATH.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -159,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parameters = {name: parameter_value(value) for name, value in args.parameter}
     outcome = run(args.only, args.keep_going, parameters)
-    report = write_report(outcome, parameters)
+    secrets_found = scan_for_secrets(outcome)
+    report = write_report(outcome, parameters, secrets_found)
     results = outcome.results
     print("\nnotebook                                 status   duration")
     for result in results:
@@ -170,14 +181,14 @@ def main(argv: list[str] | None = None) -> int:
             shown = run_report.format_value(figure.key, figure.value) if figure.status == "ok" else f"{figure.status}: {figure.note}"
             print(f"  {figure.label:<70} {shown}")
     print(f"\nexecuted notebooks and HTML: {EXECUTED_DIR}\nreport: {report} and {REPORT_JSON_PATH.name}")
+    for finding in secrets_found["findings"]:
+        print(f"SECRET EXPOSED: {finding}", file=sys.stderr)
     failed = [r for r in results if r.status == "failed"]
     if failed:
         print(f"FAILED: {failed[0].notebook} at {failed[0].failure}", file=sys.stderr)
-        return 1
     if not results:
         print("no notebooks found", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed or not results or secrets_found["findings"] else 0
 
 
 if __name__ == "__main__":

@@ -171,3 +171,14 @@ def test_every_chart_is_embedded_with_its_caption(report, page):
     for (encoded, alt), chart in zip(images, charts):
         assert base64.b64decode(encoded).startswith(run_report.PNG_MAGIC)
         assert html.unescape(alt) == chart["caption"]
+
+
+def test_no_secret_value_appears_in_any_executed_notebook(report):
+    """The runner read the live secrets before the teardown (helpers.secret_scan) and looked for
+    them in every executed notebook and its HTML. The API key and the two Redshift passwords (the
+    admin's, managed by Redshift, and Firehose's user's) must have been among them: a scan that
+    found no secret to look for proves nothing."""
+    scan = report["secret_scan"]
+    checked = " ".join(scan["checked"])
+    assert "API key" in checked and checked.count("secret ") >= 2, f"secrets looked for: {scan['checked']}"
+    assert scan["findings"] == []
