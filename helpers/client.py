@@ -39,7 +39,7 @@ import requests
 from dotenv import dotenv_values
 from tqdm import tqdm
 
-from helpers import config, data
+from helpers import config, data, outage
 
 MAX_BATCH = 500  # events per POST: the API's limit (one Kinesis PutRecords)
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -202,12 +202,17 @@ def _reason(fields: dict[str, str]) -> str:
 class Sender:
     """POSTs batches to the API, one ``requests.Session`` per thread."""
 
-    def __init__(self, url: str, api_key: str | None, retries: int, timeout_s: float, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, url: str, api_key: str | None, retries: int, timeout_s: float, sleep: Callable[[float], None] = time.sleep,
+        local_cloud: config.Settings | None = None,
+    ) -> None:
         self.url = url
         self.headers = {"Content-Type": "application/json"}
         if api_key:
             self.headers["x-api-key"] = api_key
         self.retries = retries
+        # The local cloud ``url`` belongs to, if any: when it is down, retrying is pointless.
+        self.local_cloud = local_cloud
         self.timeout_s = timeout_s
         self.sleep = sleep
         self._local = threading.local()
@@ -227,6 +232,8 @@ class Sender:
             try:
                 response = self._session().post(self.url, data=json.dumps(pending), headers=self.headers, timeout=self.timeout_s)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if self.local_cloud is not None and outage.local_cloud_down(self.local_cloud):
+                    raise outage.LocalCloudUnreachable(self.local_cloud) from exc
                 error = f"{type(exc).__name__}: {exc}"
             else:
                 body = _json_or_text(response)
@@ -356,7 +363,8 @@ def stream_rows(
             print(f"... and {len(events) - 3:,} more", file=out)
         return summary
     url, key = resolve_endpoint(api_url, api_key)
-    sender = Sender(url, key, retries, timeout_s)
+    s = config.settings()
+    sender = Sender(url, key, retries, timeout_s, local_cloud=s if s.is_local and url.startswith(s.local_endpoint) else None)
     limiter = RateLimiter(rate)
 
     def send(batch: list[dict[str, Any]]) -> BatchOutcome:
@@ -365,13 +373,17 @@ def stream_rows(
 
     started = time.monotonic()
     with tqdm(total=len(events), unit="event", disable=not progress, file=sys.stderr) as bar, ThreadPoolExecutor(max(1, concurrency)) as pool:
-        for outcome in pool.map(send, groups):
-            summary.accepted += outcome.accepted
-            summary.rejected += outcome.rejected
-            summary.failed += outcome.failed
-            summary.requests += outcome.requests
-            summary.retries += outcome.retries
-            bar.update(outcome.accepted + len(outcome.rejected) + len(outcome.failed))
+        try:
+            for outcome in pool.map(send, groups):
+                summary.accepted += outcome.accepted
+                summary.rejected += outcome.rejected
+                summary.failed += outcome.failed
+                summary.requests += outcome.requests
+                summary.retries += outcome.retries
+                bar.update(outcome.accepted + len(outcome.rejected) + len(outcome.failed))
+        except outage.LocalCloudUnreachable:
+            pool.shutdown(wait=False, cancel_futures=True)  # the batches not sent yet would fail the same way
+            raise
     summary.seconds = time.monotonic() - started
     summary.sent = len(events)
     return summary
@@ -411,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dry_run=args.dry_run,
             progress=not args.no_progress,
         )
-    except (ClientError, ValueError, FileNotFoundError, data.InvoiceDataError) as error:
+    except (ClientError, outage.LocalCloudUnreachable, ValueError, FileNotFoundError, data.InvoiceDataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(summary)

@@ -12,203 +12,30 @@ data set (28k rows), when present, goes through the same checks in a separate te
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
 
 from helpers import apigateway, aws, client, config, data, deploy, iam, stream
+from helpers.benchmarking import (
+    CONSUMERS,
+    Pipeline,
+    consumer_logs,
+    pipeline_for,
+    raw_lines,
+    scan,
+    stream_file,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
 FULL_DATA = config.REPO_ROOT.parent / "shared" / "data" / "online_retail_2010-12.csv"
-CONSUMED_TIMEOUT_S = 240
 RESENT_ROWS = 1500  # streamed a second time: enough to span batches, shards and repeated lines
-HANDLERS = {  # function -> the environment it is deployed with
-    "kinesis_api": ("STREAM_NAME", "INVOICE_TABLE", "CUSTOMER_TABLE"),
-    "write_kinesis_to_s3": ("BUCKET", "RAW_PREFIX"),
-    "write_kinesis_to_dynamodb": ("INVOICE_TABLE", "CUSTOMER_TABLE"),
-}
-CONSUMERS = {"write_kinesis_to_s3": "batch written", "write_kinesis_to_dynamodb": "batch merged"}
-
-
-@dataclass
-class Pipeline:
-    settings: config.Settings
-    url: str
-    api_key: str
-    bucket: str
-
-    @property
-    def names(self) -> config.Names:
-        return self.settings.names
-
-    def function(self, module: str) -> str:
-        return getattr(self.names, {"kinesis_api": "fn_kinesis_api", "write_kinesis_to_s3": "fn_kinesis_to_s3",
-                                    "write_kinesis_to_dynamodb": "fn_kinesis_to_dynamodb"}[module])  # fmt: skip
-
-
-def suffixed_settings(base: config.Settings, tag: str) -> config.Settings:
-    """The configured names with a suffix, so that each pipeline of the test session is its own."""
-    n = base.names
-    names = dataclasses.replace(
-        n,
-        stream=f"{n.stream}-{tag}",
-        invoice_table=f"{n.invoice_table}-{tag}",
-        customer_table=f"{n.customer_table}-{tag}",
-        bucket_prefix=f"stream-test-{tag}",
-        api_name=f"{n.api_name}-{tag}",
-        fn_kinesis_api=f"{n.fn_kinesis_api}-{tag}",
-        fn_kinesis_to_s3=f"{n.fn_kinesis_to_s3}-{tag}",
-        fn_kinesis_to_dynamodb=f"{n.fn_kinesis_to_dynamodb}-{tag}",
-        roles={key: f"{role}-{tag}" for key, role in n.roles.items()},
-    )
-    return dataclasses.replace(base, names=names)
-
-
-@contextmanager
-def workbook_settings(s: config.Settings) -> Iterator[None]:
-    """Make every helper (they all read config.settings()) use ``s``; clear what they cached.
-    The client discovers the API; a WORKBOOK_API_URL in the developer's .env must not redirect it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(config, "settings", lambda: s)
-        patch.setattr(client, "_setting", lambda name: None)
-        aws.session.cache_clear()
-        aws.account_id.cache_clear()
-        try:
-            yield
-        finally:
-            aws.session.cache_clear()
-            aws.account_id.cache_clear()
-
-
-def build(s: config.Settings) -> Pipeline:
-    """What notebook 02 does: storage, roles, functions, the API with a key, the two mappings."""
-    names = s.names
-    bucket = aws.bucket()
-    aws.client("s3").create_bucket(Bucket=bucket)
-    kinesis = aws.client("kinesis")
-    kinesis.create_stream(StreamName=names.stream, ShardCount=2)
-    kinesis.get_waiter("stream_exists").wait(StreamName=names.stream)
-    stream_arn = kinesis.describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"]["StreamARN"]
-    dynamodb = aws.client("dynamodb")
-    for table, key in ((names.invoice_table, "InvoiceNo"), (names.customer_table, "CustomerID")):
-        dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            Tags=aws.tag_list(),
-        )
-        dynamodb.get_waiter("table_exists").wait(TableName=table)
-
-    environment = {
-        "STREAM_NAME": names.stream,
-        "BUCKET": bucket,
-        "RAW_PREFIX": names.raw_prefix,
-        "INVOICE_TABLE": names.invoice_table,
-        "CUSTOMER_TABLE": names.customer_table,
-    }
-    pipeline = Pipeline(s, url="", api_key="", bucket=bucket)
-    arns = {}
-    for module, variables in HANDLERS.items():
-        name = pipeline.function(module)
-        role_arn = iam.ensure_role(module, iam.policy_values(name))
-        arns[module] = deploy.deploy_function(name, module, role_arn, {v: environment[v] for v in variables})
-    for module in CONSUMERS:
-        name = pipeline.function(module)
-        queue_arn = stream.ensure_failure_queue(name)
-        deploy.ensure_event_source_mapping(name, stream_arn, stream.mapping_settings(queue_arn))
-
-    gateway = aws.client("apigateway")
-    api_id = gateway.create_rest_api(name=names.api_name, tags=config.TAGS)["id"]
-    root = next(r["id"] for r in gateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
-    resource = gateway.create_resource(restApiId=api_id, parentId=root, pathPart=names.api_resource)["id"]
-    gateway.put_method(restApiId=api_id, resourceId=resource, httpMethod="ANY", authorizationType="NONE", apiKeyRequired=True)
-    gateway.put_integration(
-        restApiId=api_id, resourceId=resource, httpMethod="ANY", type="AWS_PROXY", integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:{s.region}:lambda:path/2015-03-31/functions/{arns['kinesis_api']}/invocations",
-    )  # fmt: skip
-    aws.client("lambda").add_permission(
-        FunctionName=pipeline.function("kinesis_api"), StatementId=f"apigateway-{api_id}", Action="lambda:InvokeFunction",
-        Principal="apigateway.amazonaws.com", SourceArn=f"arn:aws:execute-api:{s.region}:{aws.account_id()}:{api_id}/*/*/{names.api_resource}",
-    )  # fmt: skip
-    gateway.create_deployment(restApiId=api_id, stageName=names.api_stage)
-    key = gateway.create_api_key(name=f"{names.api_name}-key", enabled=True, tags=config.TAGS)
-    plan = gateway.create_usage_plan(
-        name=f"{names.api_name}-plan", apiStages=[{"apiId": api_id, "stage": names.api_stage}],
-        throttle={"rateLimit": 1000, "burstLimit": 200}, tags=config.TAGS,
-    )  # fmt: skip
-    gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
-    pipeline.url = apigateway.invoke_url(api_id, names.api_stage, names.api_resource)
-    pipeline.api_key = key["value"]
-    return pipeline
-
-
-# --- reading the sinks -----------------------------------------------------------------------------
-
-
-def wait_until(condition: Callable[[], object], timeout: float = CONSUMED_TIMEOUT_S, every: float = 1.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {condition.__name__}")
-        time.sleep(every)
-
-
-def consumer_logs(pipeline: Pipeline, module: str) -> list[dict]:
-    """The structured log lines of one consumer's batches."""
-    logs = aws.client("logs")
-    found, token = [], None
-    while True:
-        args = {"logGroupName": f"/aws/lambda/{pipeline.function(module)}", "filterPattern": f'"{CONSUMERS[module]}"'}
-        page = logs.filter_log_events(**args, **({"nextToken": token} if token else {}))
-        found += [json.loads(e["message"]) for e in page["events"] if e["message"].startswith("{")]
-        token = page.get("nextToken")
-        if not token:
-            return found
-
-
-def records_consumed(pipeline: Pipeline, module: str) -> int:
-    return sum(entry["records"] for entry in consumer_logs(pipeline, module))
-
-
-def raw_lines(pipeline: Pipeline) -> tuple[list[str], list[dict]]:
-    s3 = aws.client("s3")
-    keys = [
-        obj["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=pipeline.bucket, Prefix=pipeline.names.raw_prefix)
-        for obj in page.get("Contents", [])
-    ]
-    events = [
-        json.loads(text)
-        for key in keys
-        for text in s3.get_object(Bucket=pipeline.bucket, Key=key)["Body"].read().decode().splitlines()
-    ]
-    return keys, events
-
-
-def scan(table: str) -> list[dict]:
-    table = aws.session().resource("dynamodb").Table(table)
-    items, start = [], {}
-    while True:
-        page = table.scan(ConsistentRead=True, **start)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 def invoice_quantities(items: list[dict]) -> dict[str, int]:
@@ -238,45 +65,6 @@ def assert_everything_accounted_for(pipeline: Pipeline, events: list[dict], expe
     assert len(customers) == len(expected["invoices_by_customer"])
     assert {c["CustomerID"]: {k for k in c if k != "CustomerID"} for c in customers} == expected["invoices_by_customer"]
     return invoices
-
-
-@dataclass
-class Run:
-    frame: pd.DataFrame
-    events: list[dict]
-    summary: client.Summary
-    seconds: float  # from the first POST until both consumers have every record
-
-    def figures(self, pipeline: Pipeline, name: str) -> str:
-        merged = consumer_logs(pipeline, "write_kinesis_to_dynamodb")
-        writes = sum(entry["dynamodb_writes"] for entry in merged)
-        reads = sum(entry["dynamodb_reads"] for entry in merged)
-        rows = len(self.events)
-        return (
-            f"\n{name}: {rows:,} rows; client -> API -> Kinesis {self.summary.rows_per_second:,.0f} rows/s; "
-            f"through both consumers {rows / self.seconds:,.0f} rows/s ({self.seconds:.1f} s); "
-            f"DynamoDB per record: {writes / rows:.3f} writes, {reads / rows:.3f} reads ({len(merged)} batches)"
-        )
-
-
-def stream_file(pipeline: Pipeline, path: Path, limit: int | None = None) -> Run:
-    """Stream a file (its first ``limit`` rows) through the API with the client (URL and key
-    discovered from API Gateway), then wait until both consumers have logged every record."""
-    frame = client.select_rows(data.load_invoices(path), limit=limit)
-    events = client.to_events(frame, path.name)
-    already = {module: records_consumed(pipeline, module) for module in CONSUMERS}
-    started = time.monotonic()
-    summary = client.stream_rows(path, limit=limit, concurrency=4, progress=False)
-    for module in CONSUMERS:
-        wait_until(lambda: records_consumed(pipeline, module) >= already[module] + len(events))
-    return Run(frame, events, summary, time.monotonic() - started)
-
-
-@contextmanager
-def pipeline_for(local_cloud: config.Settings, tag: str) -> Iterator[Pipeline]:
-    s = suffixed_settings(local_cloud, tag)
-    with workbook_settings(s):
-        yield build(s)
 
 
 def api_get(pipeline: Pipeline, **params) -> requests.Response:

@@ -10,6 +10,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -175,16 +176,25 @@ def layer_directory(state_dir: Path, layer: Layer) -> Path:
     return _extract_once(layer.code, state_dir / "lambda" / "layers" / layer.digest)
 
 
-def runtime_packages_directory(state_dir: Path) -> Path:
-    """A directory of links to the runtime's packages (boto3...) in the local virtualenv."""
+@functools.lru_cache(maxsize=1)
+def _runtime_package_entries() -> dict[str, Path]:
+    """Top-level name -> resolved path of the runtime's packages. Read once: resolving every file
+    of boto3's distributions costs seconds of system calls, and the virtualenv does not change
+    while the local cloud runs."""
     entries: dict[str, Path] = {}
     for name in RUNTIME_DISTRIBUTIONS:
         dist = importlib.metadata.distribution(name)
         for file in dist.files or []:
             top = file.parts[0]
-            if top in ("..", "__pycache__") or top.endswith(".pth"):
+            if top in ("..", "__pycache__") or top.endswith(".pth") or top in entries:
                 continue
             entries[top] = Path(dist.locate_file(top)).resolve()
+    return entries
+
+
+def runtime_packages_directory(state_dir: Path) -> Path:
+    """A directory of links to the runtime's packages (boto3...) in the local virtualenv."""
+    entries = _runtime_package_entries()
     key = hashlib.sha256(json.dumps(sorted((k, str(v)) for k, v in entries.items())).encode()).hexdigest()[:16]
     target = state_dir / "lambda" / "runtime" / key
     if target.is_dir():

@@ -20,10 +20,11 @@ def plane_classes() -> list[type[DataPlane]]:
     from helpers.localcloud.planes.kinesis_mappings import KinesisMappings
     from helpers.localcloud.planes.kinesis_puts import KinesisPuts
     from helpers.localcloud.planes.lambda_invoke import LambdaInvoke
+    from helpers.localcloud.planes.moto_fast_paths import MotoFastPaths
     from helpers.localcloud.planes.redshift_data import RedshiftData
     from helpers.localcloud.planes.redshift_serverless import RedshiftServerless
 
-    return [Health, LambdaInvoke, KinesisMappings, KinesisPuts, ApiGatewayInvoke, RedshiftServerless, RedshiftData, FirehoseDelivery, EventSchedules, EventBus, GlueCrawlers, GlueJobs]
+    return [Health, LambdaInvoke, KinesisMappings, KinesisPuts, ApiGatewayInvoke, RedshiftServerless, RedshiftData, FirehoseDelivery, EventSchedules, EventBus, GlueCrawlers, GlueJobs, MotoFastPaths]
 
 
 def load_planes(ctx: Context) -> list[DataPlane]:

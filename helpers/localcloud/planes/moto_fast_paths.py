@@ -1,0 +1,139 @@
+"""Faster paths through moto 5.2.5 (pinned) for the local cloud's hot calls: same answers, less CPU.
+
+Not an AWS behaviour: a plane that serves no request and, when the server builds it, replaces a
+few of moto's functions by equivalents that do the same work without repeating it. Each was
+found by profiling the stream pipeline at full scale (``benchmarks/full_pipeline.py``); each
+returns exactly what moto's own function returns (``tests/unit/test_moto_fast_paths.py`` checks
+them against the originals):
+
+- ``backends.list_of_moto_modules``: moto lists its package directory (``os.listdir`` plus an
+  ``isdir`` per entry, ~150 system calls) on *every* request it dispatches, under the
+  dispatcher's lock. The directory does not change while the server runs: listed once.
+- ``kinesis.models.Shard.get_max_sequence_number``: ``list(self.records.keys())[-1]`` copies the
+  whole shard for every record put, quadratic in the shard's length (a shard of 270,000 records
+  copies 270,000 keys per record). The last key of the dict is read directly.
+- ``dynamodb.models.dynamo_type.DynamoType.size``: for a map, moto wraps every value in a new
+  ``DynamoType`` (rebuilding the whole subtree) before sizing it; values already wrapped are
+  sized as they are.
+- ``dynamodb.models.dynamo_type.Item.__init__``: the 400 KB item limit was checked after each
+  attribute, re-sizing every attribute stored so far (quadratic in the attribute count); it is
+  checked once for the whole item. Sizes are never negative, so the whole is over the limit
+  exactly when one of moto's partial sums was: the same ``ItemSizeTooLarge`` for the same items.
+- ``core.serialize.BaseJSONSerializer._serialize_type_structure`` for DynamoDB's ``AttributeValue``:
+  moto serializes every structure by looking up each member of its model under several spellings;
+  an AttributeValue has ten members and holds one, so an item of 500 values cost 5,000 lookups
+  (a BatchGetItem of 25 invoices took 165 ms). An AttributeValue that is a plain dict whose keys
+  are all member names is serialized through those members only, in the model's order, and a
+  string (S, N) or boolean (BOOL, NULL) member is written as it is, as moto's serializer writes it.
+- ``dynamodb.responses``: UpdateItem deep-copies the stored item before updating it, only to call
+  its ``to_json()``, which builds a new, independent structure anyway: twice the copying of an
+  item that grows with every update (a customer item holds one summary per invoice: 21 ms per
+  UpdateItem at 200 invoices, 14 ms without the copy). That module's only use of ``copy``
+  (checked by the unit test) gets a ``deepcopy`` that returns the item itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from helpers.localcloud.plane import Context, DataPlane
+
+ITEM_SIZE_LIMIT = 405000  # moto's own figure (between the 409 and 410 KB it measured on AWS)
+# AttributeValue members whose value moto's serializer writes unchanged, when it has this type.
+SCALAR_MEMBERS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+
+
+def _dynamo_type_size(self: Any) -> int:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    if self.is_number():
+        return len(str(self.value))
+    if self.is_set():
+        sub_type = self.type[0]
+        return sum(DynamoType({sub_type: v}).size() for v in self.value)
+    if self.is_list():
+        return sum(v.size() for v in self.value)
+    if self.is_map():
+        return sum(bytesize(k) + (v.size() if type(v) is DynamoType else DynamoType(v).size()) for k, v in self.value.items())
+    if isinstance(self.value, bool):
+        return 1
+    return bytesize(self.value)
+
+
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    self.hash_key = hash_key
+    self.range_key = range_key
+    values = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(str(key)) + value.size() for key, value in values.items()) > ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict(values)  # dict.update: no per-attribute check, done above
+
+
+def _fast_json_structure(original: Any) -> Any:
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and type(value) is dict and value.keys() <= shape.members.keys():
+            wrapper = self.MAP_TYPE()
+            for member_key, member_shape in shape.members.items():
+                member = value.get(member_key)
+                if member is None:
+                    continue
+                if type(member) is SCALAR_MEMBERS.get(member_key):
+                    wrapper[member_key] = member  # what the string and boolean serializers write
+                    continue
+                member_shape.parent = shape
+                self._serialize_structure_member(wrapper, value, member_shape, member_key)
+            self._default_serialize(serialized, wrapper, shape, key)
+            return
+        original(self, serialized, value, shape, key)
+
+    serialize_structure._attribute_values_fast = True  # type: ignore[attr-defined]
+    return serialize_structure
+
+
+def _max_sequence_number(self: Any) -> int:
+    return next(reversed(self.records), 0)
+
+
+class _ItemSnapshotByJson:
+    """``copy`` for moto.dynamodb.responses: its one call, ``copy.deepcopy(stored item)``, is
+    followed only by ``to_json()``, which copies."""
+
+    @staticmethod
+    def deepcopy(item: Any, memo: Any = None) -> Any:
+        return item
+
+
+def install() -> None:
+    """Replace moto's slow functions by the equivalents above (idempotent)."""
+    from moto import backends
+    from moto.core import serialize
+    from moto.dynamodb import responses as dynamodb_responses
+    from moto.dynamodb.models import dynamo_type
+    from moto.kinesis import models as kinesis_models
+
+    if not getattr(backends.list_of_moto_modules, "_listed_once", False):
+        listed = tuple(backends.list_of_moto_modules())
+        cached = functools.wraps(backends.list_of_moto_modules)(lambda: listed)
+        cached._listed_once = True  # type: ignore[attr-defined]
+        backends.list_of_moto_modules = cached
+    kinesis_models.Shard.get_max_sequence_number = _max_sequence_number
+    dynamo_type.DynamoType.size = _dynamo_type_size
+    dynamo_type.Item.__init__ = _item_init
+    dynamodb_responses.copy = _ItemSnapshotByJson  # type: ignore[assignment]
+    json_serializer = serialize.BaseJSONSerializer
+    if not getattr(json_serializer._serialize_type_structure, "_attribute_values_fast", False):
+        json_serializer._serialize_type_structure = _fast_json_structure(json_serializer._serialize_type_structure)
+
+
+class MotoFastPaths(DataPlane):
+    name = "moto-fast-paths"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        install()

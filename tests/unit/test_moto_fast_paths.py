@@ -1,0 +1,131 @@
+"""The local cloud's faster paths through moto give exactly what moto's own functions give.
+
+``helpers.localcloud.planes.moto_fast_paths`` replaces a few of moto's functions in the server
+process; here each replacement is compared with the original it replaces, on values that cover
+every DynamoDB attribute type, without installing anything in this process.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+
+import pytest
+from moto import backends
+from moto.core import serialize
+from moto.core.utils import get_service_model
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.kinesis.models import Shard
+
+from helpers.localcloud.planes import moto_fast_paths as fast
+
+ORIGINAL_SIZE = DynamoType.size
+ORIGINAL_ITEM_INIT = Item.__init__
+ORIGINAL_STRUCTURE = serialize.BaseJSONSerializer._serialize_type_structure
+
+LINE = {"M": {"Description": {"S": "WHITE HANGING HEART T-LIGHT HOLDER "}, "Quantity": {"N": "-6"}, "UnitPrice": {"N": "2.55"},
+              "InvoiceDate": {"S": "2010-12-01 08:26:00"}, "CustomerID": {"NULL": True}}}  # fmt: skip
+VALUES = [
+    {"S": "Fête"},
+    {"S": ""},
+    {"S": True},  # not valid DynamoDB, but moto writes "True": so must the fast path
+    {"N": "123.456"},
+    {"B": base64.b64encode(b"\x00\xff binary").decode()},
+    {"B": b"\x00\xff raw bytes"},
+    {"SS": ["a", "bé"]},
+    {"NS": ["1", "2.5"]},
+    {"BS": [b"\x01", b"\x02\x03"]},
+    {"BOOL": True},
+    {"BOOL": False},
+    {"NULL": True},
+    {"L": [{"S": "x"}, {"N": "1"}, {"L": []}, {"M": {}}]},
+    {"M": {"85123A": {"M": {"file.csv:1": LINE, "file.csv:2": LINE}}, "empty": {"M": {}}}},
+]
+
+
+def setup_module() -> None:
+    assert DynamoType.size is not fast._dynamo_type_size, "compare with moto's own functions: nothing may be installed here"
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: next(iter(v)))
+def test_attribute_sizes_are_moto_s(value):
+    assert fast._dynamo_type_size(DynamoType(value)) == ORIGINAL_SIZE(DynamoType(value))
+
+
+def attrs_of(count: int, text: str = "x") -> dict:
+    return {"InvoiceNo": {"S": "600001"}, **{f"code{i}": {"M": {"file.csv:1": LINE, "note": {"S": text}}} for i in range(count)}}
+
+
+@pytest.mark.parametrize("count", [0, 1, 30])
+def test_items_are_built_as_moto_builds_them(count):
+    key = DynamoType({"S": "600001"})
+    ours, theirs = Item.__new__(Item), Item.__new__(Item)
+    fast._item_init(ours, key, None, attrs_of(count))
+    ORIGINAL_ITEM_INIT(theirs, key, None, attrs_of(count))
+    assert type(ours.attrs) is type(theirs.attrs)
+    assert ours.to_json() == theirs.to_json() and ours.hash_key == theirs.hash_key and ours.range_key is None
+
+
+@pytest.mark.parametrize("size", [404_000, 406_000])
+def test_the_item_size_limit_is_moto_s(size):
+    """moto's limit is 405,000 bytes of names and values; just under it passes, just over fails."""
+    attrs = {"InvoiceNo": {"S": "600001"}, "big": {"S": "x" * (size - len("InvoiceNo") - 6 - len("big"))}}
+    outcomes = []
+    for init in (fast._item_init, ORIGINAL_ITEM_INIT):
+        try:
+            init(Item.__new__(Item), DynamoType({"S": "600001"}), None, attrs)
+            outcomes.append("stored")
+        except ItemSizeTooLarge:
+            outcomes.append("too large")
+    assert outcomes[0] == outcomes[1] == ("stored" if size < 405_000 else "too large")
+
+
+def test_the_last_sequence_number_is_moto_s():
+    shard = Shard.__new__(Shard)
+    shard.records = {}
+    assert fast._max_sequence_number(shard) == Shard.get_max_sequence_number(shard) == 0
+    shard.records = {number: object() for number in range(1, 1001)}
+    assert fast._max_sequence_number(shard) == Shard.get_max_sequence_number(shard) == 1000
+
+
+def test_moto_modules_are_listed_as_moto_lists_them():
+    assert "dynamodb" in list(backends.list_of_moto_modules())  # the original, not installed here
+
+
+def serialized(operation: str, result: dict, structure) -> dict:
+    class Serializer(serialize.JSONSerializer):
+        _serialize_type_structure = structure
+
+    operation_model = get_service_model("dynamodb").operation_model(operation)
+    body = Serializer(operation_model=operation_model, value_picker=serialize.XFormedAttributePicker()).serialize(result)["body"]
+    return json.loads(body)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: next(iter(v)))
+def test_items_are_serialized_as_moto_serializes_them(value):
+    item = {"InvoiceNo": {"S": "600001"}, "Version": {"N": "3"}, "value": value}
+    result = {"Item": item, "ConsumedCapacity": {"TableName": "invoice", "CapacityUnits": Decimal("0.5")}}
+    assert serialized("GetItem", result, fast._fast_json_structure(ORIGINAL_STRUCTURE)) == serialized("GetItem", result, ORIGINAL_STRUCTURE)
+    batch = {"Responses": {"invoice": [item, {"InvoiceNo": {"S": "600002"}}]}, "UnprocessedKeys": {}}
+    assert serialized("BatchGetItem", batch, fast._fast_json_structure(ORIGINAL_STRUCTURE)) == serialized("BatchGetItem", batch, ORIGINAL_STRUCTURE)
+
+
+def test_dynamodb_responses_copies_only_to_take_a_json_snapshot():
+    """The ``copy`` replacement in moto.dynamodb.responses is safe only while its one use is
+    ``existing_item = copy.deepcopy(...)`` followed by nothing but ``existing_item.to_json()``."""
+    import inspect
+
+    from moto.dynamodb import responses
+
+    source = inspect.getsource(responses)
+    assert source.count("copy.") == 1 and "existing_item = copy.deepcopy(self.dynamodb_backend.get_item(name, key))" in source
+    after = source.split("existing_item = copy.deepcopy(", 1)[1].split("def ", 1)[0]
+    assert [line.strip() for line in after.splitlines() if "existing_item" in line] == [
+        "if existing_item:", 'existing_attributes = existing_item.to_json()["Attributes"]'
+    ]
+    item = Item(DynamoType({"S": "c1"}), None, {"CustomerID": {"S": "c1"}, "600001": {"M": {"Total": {"N": "1.5"}}}})
+    snapshot = fast._ItemSnapshotByJson.deepcopy(item).to_json()
+    item.attrs["600001"].value["Total"] = DynamoType({"N": "9"})
+    assert snapshot["Attributes"]["600001"] == {"M": {"Total": {"N": "1.5"}}}  # to_json copied
