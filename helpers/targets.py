@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from helpers import aws, config
+from helpers import aws, config, outage
 from helpers.localcloud import lifecycle
 
 
@@ -57,6 +57,7 @@ def connect() -> Connection:
         status = lifecycle.up(s)
         detail = status.describe()
         endpoint = s.local_endpoint
+        outage.watch_notebook()  # a local cloud lost later in the notebook gets a clear message
     else:
         endpoint = f"https://<service>.{s.region}.amazonaws.com (boto3's defaults)"
         detail = "credentials accepted by STS"

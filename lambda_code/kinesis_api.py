@@ -380,13 +380,32 @@ def _allowed(method: str) -> str:
     return method.upper()
 
 
+def _body_text(event: dict[str, Any]) -> str | None:
+    """The proxy event's body as text; a 400 when its bytes were not UTF-8.
+
+    API Gateway hands a body whose content type is not a binary media type to the function as
+    text, with the bytes it could not decode replaced by U+FFFD; a binary one arrives base64
+    encoded. Either way, text that was not UTF-8 is refused rather than stored altered.
+    """
+    body_text = event.get("body")
+    if body_text is None:
+        return None
+    not_utf8 = ApiError(400, {"message": "the body is not valid UTF-8 (or holds U+FFFD, the character that replaces undecodable bytes)"})
+    if event.get("isBase64Encoded"):
+        try:
+            body_text = base64.b64decode(body_text).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            raise not_utf8 from None
+    if "\ufffd" in body_text:
+        raise not_utf8
+    return body_text
+
+
 def parse_request(event: dict[str, Any]) -> Request:
     """The method, query and body of either integration's event (see the module docstring)."""
     if "httpMethod" in event:  # Lambda proxy integration
-        body_text = event.get("body")
-        if body_text is not None and event.get("isBase64Encoded"):
-            body_text = base64.b64decode(body_text).decode("utf-8")
         request = Request(_allowed(event["httpMethod"]), dict(event.get("queryStringParameters") or {}))
+        body_text = _body_text(event)
         if body_text not in (None, ""):
             request.body_bytes = len(body_text.encode())
             if request.body_bytes > MAX_BODY_BYTES:
