@@ -13,6 +13,7 @@ import hashlib
 import io
 import time
 import zipfile
+from pathlib import Path
 from typing import Any, Mapping
 
 from helpers import aws, config
@@ -27,13 +28,13 @@ MAPPING_WAIT_S = 300
 _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # fixed, so the same source gives the same zip and CodeSha256
 
 
-def package(module: str, *imported_modules: str) -> bytes:
-    """A deployment package holding ``lambda_code/<module>.py`` at its root, and the other
-    ``lambda_code/`` modules it imports (``imported_modules``) beside it."""
+def package(module: str, *imported_modules: str, code_dir: Path = LAMBDA_CODE_DIR) -> bytes:
+    """A deployment package holding ``<code_dir>/<module>.py`` at its root, and the other
+    ``code_dir`` modules it imports (``imported_modules``) beside it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in (module, *imported_modules):
-            source = LAMBDA_CODE_DIR / f"{name}.py"
+            source = code_dir / f"{name}.py"
             if not source.is_file():
                 raise FileNotFoundError(f"no handler module {source}")
             entry = zipfile.ZipInfo(f"{name}.py", date_time=_ZIP_TIMESTAMP)
@@ -73,10 +74,12 @@ def deploy_function(
     memory_mb: int = 256,
     description: str = "",
     imported_modules: tuple[str, ...] = (),
+    code_dir: Path = LAMBDA_CODE_DIR,
 ) -> str:
-    """Create or update the function running ``lambda_code/<module>.py``; its ARN once it is ready."""
+    """Create or update the function running ``<code_dir>/<module>.py`` (default ``lambda_code/``);
+    its ARN once it is ready."""
     lam = aws.client("lambda")
-    code = package(module, *imported_modules)
+    code = package(module, *imported_modules, code_dir=code_dir)
     settings = {
         "Role": role_arn,
         "Handler": f"{module}.handler",
