@@ -23,8 +23,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=20_000, help="rows of the synthetic data set (default: %(default)s)")
     parser.add_argument("--concurrency", type=int, default=4, help="per-row POSTs in flight (default: %(default)s, as helpers.client)")
+    parser.add_argument("--shards", type=int, help="shards of both designs' streams (default: 2 up to 120,000 rows)")
     args = parser.parse_args()
-    comparison = design_comparison.compare(args.rows, concurrency=args.concurrency)
+    comparison = design_comparison.compare(args.rows, concurrency=args.concurrency, shards=args.shards)
     with pd.option_context("display.float_format", "{:,.3f}".format, "display.width", 140):
         print(pd.DataFrame({design_comparison.PER_ROW: comparison.per_row, design_comparison.BATCHED: comparison.batched}))
         print()

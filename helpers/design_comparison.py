@@ -67,16 +67,21 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "n/a"
 
 
-def compare(rows: int, *, concurrency: int = 4, csv_path: Path | None = None) -> Comparison:
-    """Measure both designs on ``rows`` rows of the synthetic data set (or of ``csv_path``)."""
+def compare(rows: int, *, concurrency: int = 4, csv_path: Path | None = None, shards: int | None = None) -> Comparison:
+    """Measure both designs on ``rows`` rows of the synthetic data set (or of ``csv_path``), on
+    streams of the same ``shards`` (default: what ``measure_batched`` picks for ``rows``, 2 up to
+    120,000 rows). The batched client is paced under the shards' write limit, the per-row one is
+    bound by its round trips, far below one shard's limit."""
     from helpers import benchmarking, per_row_design
 
     csv_path = csv_path or benchmarking.synthetic_csv(rows)
     before = load_average()
     with benchmarking.benchmark_cloud("bench-per-row-") as s:
-        per_row = per_row_design.measure_per_row(rows, s, csv_path=csv_path, concurrency=concurrency)
+        per_row = per_row_design.measure_per_row(
+            rows, s, csv_path=csv_path, concurrency=concurrency, shards=shards or per_row_design.DEFAULT_SHARDS
+        )
     with benchmarking.benchmark_cloud("bench-batched-") as s:
-        batched = benchmarking.measure_batched(rows, s, firehose=False, csv_path=csv_path)
+        batched = benchmarking.measure_batched(rows, s, firehose=False, csv_path=csv_path, shards=shards)
     return Comparison(rows, per_row, batched, before, load_average())
 
 
