@@ -86,7 +86,7 @@ def suffixed_settings(base: config.Settings, tag: str) -> config.Settings:
         stream=f"{n.stream}-{tag}",
         invoice_table=f"{n.invoice_table}-{tag}",
         customer_table=f"{n.customer_table}-{tag}",
-        bucket_prefix=f"stream-test-{tag}",
+        bucket_prefix=f"{n.bucket_prefix}-{tag}",
         api_name=f"{n.api_name}-{tag}",
         fn_kinesis_api=f"{n.fn_kinesis_api}-{tag}",
         fn_kinesis_to_s3=f"{n.fn_kinesis_to_s3}-{tag}",

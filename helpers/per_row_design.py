@@ -17,7 +17,6 @@ and a bucket, and make two DynamoDB writes per row.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
@@ -55,25 +54,6 @@ class PerRowError(RuntimeError):
 
 # ---------------------------------------------------------------------------------------------
 # Names and settings
-
-
-def per_row_settings(base: config.Settings, tag: str) -> config.Settings:
-    """The configured names with ``-<tag>``: a stream, tables, bucket, API, functions and roles of
-    the per-row design's own, which never meet the workbook's."""
-    n = base.names
-    names = dataclasses.replace(
-        n,
-        stream=f"{n.stream}-{tag}",
-        invoice_table=f"{n.invoice_table}-{tag}",
-        customer_table=f"{n.customer_table}-{tag}",
-        bucket_prefix=f"{n.bucket_prefix}-{tag}",
-        api_name=f"{n.api_name}-{tag}",
-        fn_kinesis_api=f"{n.fn_kinesis_api}-{tag}",
-        fn_kinesis_to_s3=f"{n.fn_kinesis_to_s3}-{tag}",
-        fn_kinesis_to_dynamodb=f"{n.fn_kinesis_to_dynamodb}-{tag}",
-        roles={key: f"{role}-{tag}" for key, role in n.roles.items()},
-    )
-    return dataclasses.replace(base, names=names)
 
 
 def per_row_permissions(document: dict[str, Any]) -> dict[str, Any]:
@@ -358,7 +338,7 @@ def measure_per_row(
                           "a stream, three functions, an API, two tables and a bucket, and two DynamoDB writes per row")  # fmt: skip
     csv_path = csv_path or benchmarking.synthetic_csv(rows)
     events = load_events(Path(csv_path))[: rows if rows is not None else None]
-    s = per_row_settings(settings, f"perrow-{uuid.uuid4().hex[:6]}")
+    s = benchmarking.suffixed_settings(settings, f"perrow-{uuid.uuid4().hex[:6]}")  # names of its own
     with benchmarking.workbook_settings(s):
         pipeline = build(s, shards)
         try:

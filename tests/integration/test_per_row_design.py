@@ -25,7 +25,7 @@ def workload(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def per_row(local_cloud, workload):
-    s = per_row_design.per_row_settings(local_cloud, f"perrow-{uuid.uuid4().hex[:6]}")
+    s = benchmarking.suffixed_settings(local_cloud, f"perrow-{uuid.uuid4().hex[:6]}")
     with benchmarking.workbook_settings(s):
         pipeline = per_row_design.build(s)
         figures = per_row_design.stream_and_wait(pipeline, workload, concurrency=4, timeout_s=120)

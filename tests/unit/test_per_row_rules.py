@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers import config, per_row_design
+from helpers import benchmarking, config, per_row_design
 
 
 def handler_module(name: str):
@@ -90,8 +90,8 @@ def test_stored_attributes():
     assert per_row_design.stored_attributes(items, "InvoiceNo") == {("600001", "A"), ("600001", "B"), ("600002", "A")}
 
 
-def test_per_row_settings_suffix_every_name():
-    s = per_row_design.per_row_settings(config.load(), "perrow-abc123")
+def test_the_per_row_design_gets_names_of_its_own():
+    s = benchmarking.suffixed_settings(config.load(), "perrow-abc123")
     n, base = s.names, config.Names()
     assert (n.stream, n.invoice_table, n.api_name) == ("api-data-perrow-abc123", "invoice-perrow-abc123", "aws-project-api-perrow-abc123")
     assert n.bucket("123456789012", "us-east-1") == "aws-project-perrow-abc123-123456789012-us-east-1"
