@@ -15,19 +15,14 @@ Times are client-side and include HTTP to the local endpoint.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
-import os
 import statistics
-import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from helpers import config
+from helpers import benchmarking
 from helpers.apigateway import METHOD_REQUEST_PASSTHROUGH, invoke_url
-from helpers.localcloud import lifecycle
 
 from harness import percentile  # benchmarks/harness.py, beside this script
 
@@ -82,37 +77,31 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--parallel", type=int, default=4)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
-        lifecycle.up(s)
-        os.environ.update(config.client_environment(s))
-        try:
-            import boto3
-            import requests
+    with benchmarking.benchmark_cloud() as s:
+        import boto3
+        import requests
 
-            lam, apigw = boto3.client("lambda"), boto3.client("apigateway")
-            role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-            archive = io.BytesIO()
-            with zipfile.ZipFile(archive, "w") as zipped:
-                zipped.writestr("app.py", NO_OP)
-            arn = lam.create_function(FunctionName="noop", Runtime="python3.12", Role=role, Handler="app.handler",
-                                      Code={"ZipFile": archive.getvalue()})["FunctionArn"]
-            api_id = build_api(apigw, lam, arn, s.region)
-            ping, custom = invoke_url(api_id, "prod", "ping"), invoke_url(api_id, "prod", "custom")
-            session = requests.Session()
-            cold = timed_get(session, ping)
-            proxy = [timed_get(session, ping) for _ in range(args.requests)]
-            direct = [timed_invoke(lam, "noop") for _ in range(args.requests)]
-            non_proxy = [timed_get(session, custom) for _ in range(args.requests)]
+        lam, apigw = boto3.client("lambda"), boto3.client("apigateway")
+        role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("app.py", NO_OP)
+        arn = lam.create_function(FunctionName="noop", Runtime="python3.12", Role=role, Handler="app.handler",
+                                  Code={"ZipFile": archive.getvalue()})["FunctionArn"]
+        api_id = build_api(apigw, lam, arn, s.region)
+        ping, custom = invoke_url(api_id, "prod", "ping"), invoke_url(api_id, "prod", "custom")
+        session = requests.Session()
+        cold = timed_get(session, ping)
+        proxy = [timed_get(session, ping) for _ in range(args.requests)]
+        direct = [timed_invoke(lam, "noop") for _ in range(args.requests)]
+        non_proxy = [timed_get(session, custom) for _ in range(args.requests)]
 
-            sessions = [requests.Session() for _ in range(args.parallel)]
-            per_client = args.requests // args.parallel
-            began = time.perf_counter()
-            with ThreadPoolExecutor(args.parallel) as pool:
-                list(pool.map(lambda sess: [timed_get(sess, ping) for _ in range(per_client)], sessions))
-            elapsed = time.perf_counter() - began
-        finally:
-            lifecycle.down(s)
+        sessions = [requests.Session() for _ in range(args.parallel)]
+        per_client = args.requests // args.parallel
+        began = time.perf_counter()
+        with ThreadPoolExecutor(args.parallel) as pool:
+            list(pool.map(lambda sess: [timed_get(sess, ping) for _ in range(per_client)], sessions))
+        elapsed = time.perf_counter() - began
     print(f"first request (function cold start included): {cold:.0f} ms")
     print(summary("API Gateway, Lambda proxy (GET /ping)", proxy))
     print(summary("Lambda Invoke directly (boto3)", direct))

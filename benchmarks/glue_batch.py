@@ -12,16 +12,11 @@ every 10 ms, through boto3 and HTTP as a notebook sees them.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from helpers import config
-from helpers.localcloud import lifecycle
+from helpers import benchmarking
 
 POLL_S = 0.01
 
@@ -91,18 +86,12 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=10)
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
-        lifecycle.up(s)
-        os.environ.update(config.client_environment(s))
-        try:
-            import boto3
+    with benchmarking.benchmark_cloud():
+        import boto3
 
-            glue, s3 = boto3.client("glue"), boto3.client("s3")
-            ready_s, crawl_s, partitions = crawl_figures(glue, s3, args.records, args.objects)
-            to_running, to_succeeded = job_figures(glue, s3, args.runs)
-        finally:
-            lifecycle.down(s)
+        glue, s3 = boto3.client("glue"), boto3.client("s3")
+        ready_s, crawl_s, partitions = crawl_figures(glue, s3, args.records, args.objects)
+        to_running, to_succeeded = job_figures(glue, s3, args.runs)
     print(
         f"crawl of {args.records} records in {args.objects} objects ({partitions} partitions): "
         f"{crawl_s:.2f} s crawling, {ready_s:.2f} s from StartCrawler to READY"

@@ -8,19 +8,14 @@ Times are client-side, through boto3 and HTTP, as a notebook or another data pla
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import json
-import os
 import statistics
-import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from helpers import config
-from helpers.localcloud import lifecycle
+from helpers import benchmarking
 
 from harness import percentile  # benchmarks/harness.py, beside this script
 
@@ -48,31 +43,25 @@ def main() -> None:
     parser.add_argument("--invokes", type=int, default=500)
     parser.add_argument("--parallel", type=int, default=4)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
-        lifecycle.up(s)
-        os.environ.update(config.client_environment(s))
-        try:
-            import boto3
+    with benchmarking.benchmark_cloud():
+        import boto3
 
-            lam = boto3.client("lambda")
-            iam = boto3.client("iam")
-            role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
-            deploy(lam, role, "noop")
-            cold_ms = timed_invoke(lam, "noop")
-            warm = [timed_invoke(lam, "noop") for _ in range(args.invokes)]
+        lam = boto3.client("lambda")
+        iam = boto3.client("iam")
+        role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
+        deploy(lam, role, "noop")
+        cold_ms = timed_invoke(lam, "noop")
+        warm = [timed_invoke(lam, "noop") for _ in range(args.invokes)]
 
-            deploy(lam, role, "noop-parallel")
-            clients = [boto3.client("lambda") for _ in range(args.parallel)]
-            for client in clients:  # one warm environment per client
-                timed_invoke(client, "noop-parallel")
-            per_client = args.invokes // args.parallel
-            began = time.perf_counter()
-            with ThreadPoolExecutor(args.parallel) as pool:
-                list(pool.map(lambda c: [timed_invoke(c, "noop-parallel") for _ in range(per_client)], clients))
-            elapsed = time.perf_counter() - began
-        finally:
-            lifecycle.down(s)
+        deploy(lam, role, "noop-parallel")
+        clients = [boto3.client("lambda") for _ in range(args.parallel)]
+        for client in clients:  # one warm environment per client
+            timed_invoke(client, "noop-parallel")
+        per_client = args.invokes // args.parallel
+        began = time.perf_counter()
+        with ThreadPoolExecutor(args.parallel) as pool:
+            list(pool.map(lambda c: [timed_invoke(c, "noop-parallel") for _ in range(per_client)], clients))
+        elapsed = time.perf_counter() - began
     print(f"cold start (first invoke, new worker process): {cold_ms:.1f} ms")
     print(
         f"warm invoke over {args.invokes} sequential calls: p50 {percentile(warm, 0.50):.2f} ms, "

@@ -10,17 +10,12 @@ aggregate over a table of ``--rows`` rows, on a fresh local cloud, and printed a
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import boto3
 
-from helpers import config
-from helpers.localcloud import lifecycle
+from helpers import benchmarking
 
 from harness import percentile  # benchmarks/harness.py, beside this script
 
@@ -48,40 +43,34 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state:
-        s = dataclasses.replace(config.load(), target="local", local_port=lifecycle.free_port(), state_dir=Path(state))
-        lifecycle.up(s)
-        os.environ.update(config.client_environment(s))
-        try:
-            rs = boto3.client("redshift-serverless", region_name=s.region)
-            rd = boto3.client("redshift-data", region_name=s.region)
-            secret = rs.create_namespace(namespaceName=WORKGROUP, manageAdminPassword=True)["namespace"]["adminPasswordSecretArn"]
-            rs.create_workgroup(workgroupName=WORKGROUP, namespaceName=WORKGROUP, baseCapacity=8)
-            while rs.get_workgroup(workgroupName=WORKGROUP)["workgroup"]["status"] != "AVAILABLE":
-                time.sleep(0.1)
-            round_trip(rd, secret, "create table sales (invoice_no varchar(20), quantity int, unit_price decimal(10,2)) distkey(invoice_no)")
-            digits = " union all ".join(f"select {n} as n" for n in range(10))
-            places = " cross join ".join(f"({digits}) d{p}" for p in range(len(str(args.rows - 1))))
-            number = " + ".join(f"d{p}.n * {10 ** p}" for p in range(len(str(args.rows - 1))))
-            round_trip(
-                rd,
-                secret,
-                f"insert into sales select 'INV' || ({number})::varchar, ({number}) % 12, (({number}) % 500) / 100.0 "
-                f"from {places} where {number} < {args.rows}",
+    with benchmarking.benchmark_cloud() as s:
+        rs = boto3.client("redshift-serverless", region_name=s.region)
+        rd = boto3.client("redshift-data", region_name=s.region)
+        secret = rs.create_namespace(namespaceName=WORKGROUP, manageAdminPassword=True)["namespace"]["adminPasswordSecretArn"]
+        rs.create_workgroup(workgroupName=WORKGROUP, namespaceName=WORKGROUP, baseCapacity=8)
+        while rs.get_workgroup(workgroupName=WORKGROUP)["workgroup"]["status"] != "AVAILABLE":
+            time.sleep(0.1)
+        round_trip(rd, secret, "create table sales (invoice_no varchar(20), quantity int, unit_price decimal(10,2)) distkey(invoice_no)")
+        digits = " union all ".join(f"select {n} as n" for n in range(10))
+        places = " cross join ".join(f"({digits}) d{p}" for p in range(len(str(args.rows - 1))))
+        number = " + ".join(f"d{p}.n * {10 ** p}" for p in range(len(str(args.rows - 1))))
+        round_trip(
+            rd,
+            secret,
+            f"insert into sales select 'INV' || ({number})::varchar, ({number}) % 12, (({number}) % 500) / 100.0 "
+            f"from {places} where {number} < {args.rows}",
+        )
+        queries = {
+            "point lookup": "select * from sales where invoice_no = 'INV42'",
+            f"aggregate over {args.rows} rows": "select quantity, count(*), sum(quantity * unit_price) from sales group by 1 order by 1",
+        }
+        for label, sql in queries.items():
+            round_trip(rd, secret, sql)  # warm
+            times = [round_trip(rd, secret, sql) for _ in range(args.runs)]
+            print(
+                f"{label}: {args.runs} round trips, p50 {percentile(times, 0.5) * 1000:.1f} ms, "
+                f"p99 {percentile(times, 0.99) * 1000:.1f} ms, mean {statistics.mean(times) * 1000:.1f} ms"
             )
-            queries = {
-                "point lookup": "select * from sales where invoice_no = 'INV42'",
-                f"aggregate over {args.rows} rows": "select quantity, count(*), sum(quantity * unit_price) from sales group by 1 order by 1",
-            }
-            for label, sql in queries.items():
-                round_trip(rd, secret, sql)  # warm
-                times = [round_trip(rd, secret, sql) for _ in range(args.runs)]
-                print(
-                    f"{label}: {args.runs} round trips, p50 {percentile(times, 0.5) * 1000:.1f} ms, "
-                    f"p99 {percentile(times, 0.99) * 1000:.1f} ms, mean {statistics.mean(times) * 1000:.1f} ms"
-                )
-        finally:
-            lifecycle.down(s)
 
 
 if __name__ == "__main__":
