@@ -20,7 +20,6 @@ import json
 import logging
 from typing import Any
 
-from moto.awslambda.exceptions import GenericResourcNotFound, UnknownFunctionException
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -94,17 +93,3 @@ def invoke_allowed(policy_document: str, candidates: list[str], account_id: str)
     if any(s.get("Effect") == "Deny" for s in applicable):
         return False
     return any(s.get("Effect") == "Allow" for s in applicable)
-
-
-def policy_of(lambda_backend: Any, function_arn: str) -> str | None:
-    """The function's policy document (JSON), None when it has none; LookupError when the
-    function (or the version or alias the ARN names) does not exist."""
-    name, _, qualifier = function_arn.split(":function:", 1)[1].partition(":")
-    try:
-        function = lambda_backend.get_function(name, qualifier or None)
-    except UnknownFunctionException as error:
-        raise LookupError(f"function {function_arn} does not exist") from error
-    try:
-        return json.dumps(function.policy.get_policy()["Policy"])
-    except GenericResourcNotFound:  # a function without any policy statement
-        return None

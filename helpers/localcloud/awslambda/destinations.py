@@ -10,22 +10,9 @@ from __future__ import annotations
 import json
 import logging
 
-import boto3
-
-from helpers.localcloud.awslambda.sandbox import DUMMY_CREDENTIALS
+from helpers.localcloud.awslambda.sandbox import local_client
 
 log = logging.getLogger("localcloud.lambda")
-
-
-def _client(service: str, endpoint_url: str, region: str):
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint_url,
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-    )
 
 
 def deliver(endpoint_url: str, region: str, destination_arn: str, record: dict) -> None:
@@ -33,18 +20,18 @@ def deliver(endpoint_url: str, region: str, destination_arn: str, record: dict) 
     body = json.dumps(record)
     try:
         if service == "sqs":
-            sqs = _client("sqs", endpoint_url, region)
+            sqs = local_client("sqs", endpoint_url, region)
             account, queue = destination_arn.split(":")[4:6]
             queue_url = sqs.get_queue_url(QueueName=queue, QueueOwnerAWSAccountId=account)["QueueUrl"]
             sqs.send_message(QueueUrl=queue_url, MessageBody=body)
         elif service == "sns":
-            _client("sns", endpoint_url, region).publish(TopicArn=destination_arn, Message=body)
+            local_client("sns", endpoint_url, region).publish(TopicArn=destination_arn, Message=body)
         elif service == "lambda":
-            lam = _client("lambda", endpoint_url, region)
+            lam = local_client("lambda", endpoint_url, region)
             lam.invoke(FunctionName=destination_arn, InvocationType="Event", Payload=body)
         elif service == "events":
             success = record["requestContext"]["condition"] == "Success"
-            _client("events", endpoint_url, region).put_events(
+            local_client("events", endpoint_url, region).put_events(
                 Entries=[
                     {
                         "Source": "lambda",

@@ -53,6 +53,21 @@ DUMMY_CREDENTIALS = {
 }
 
 
+def local_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client of the local cloud itself, with the dummy credentials: how its planes call
+    other services (destinations, rule targets) as AWS would."""
+    import boto3  # only the planes that deliver need it; not every importer of this module
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+
+
 class UnsupportedFunction(Exception):
     """The local cloud cannot run this function (a non-Python runtime, a container image)."""
 

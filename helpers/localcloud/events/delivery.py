@@ -11,24 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-import boto3
-
 from helpers.localcloud.events import lambda_permission
 from helpers.localcloud.events.target_input import InvalidPath, target_payload
-from helpers.localcloud.awslambda.sandbox import DUMMY_CREDENTIALS
+from helpers.localcloud.awslambda import function_policy
+from helpers.localcloud.awslambda.sandbox import local_client
 
 log = logging.getLogger("localcloud.events")
-
-
-def _client(service: str, endpoint_url: str, region: str) -> Any:
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint_url,
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-    )
 
 
 def deliver(
@@ -51,7 +39,7 @@ def deliver(
     try:
         if service == "lambda":
             try:
-                policy = lambda_permission.function_policy(lambda_backend(account, region), arn)
+                policy = function_policy.policy_document(lambda_backend(account, region), arn)
             except LookupError as error:
                 log.error("rule %s: %s; FailedInvocations", rule_name, error)
                 return
@@ -63,9 +51,9 @@ def deliver(
                     lambda_permission.SERVICE_PRINCIPAL,
                 )
                 return
-            _client("lambda", endpoint_url, region).invoke(FunctionName=arn, InvocationType="Event", Payload=payload)
+            local_client("lambda", endpoint_url, region).invoke(FunctionName=arn, InvocationType="Event", Payload=payload)
         elif service == "sqs":
-            sqs = _client("sqs", endpoint_url, region)
+            sqs = local_client("sqs", endpoint_url, region)
             queue_url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=account)["QueueUrl"]
             sqs.send_message(QueueUrl=queue_url, MessageBody=payload)
         else:

@@ -11,7 +11,6 @@ The local cloud keeps that rule, and says so in its log.
 from __future__ import annotations
 
 import fnmatch
-import json
 from typing import Any
 
 SERVICE_PRINCIPAL = "events.amazonaws.com"
@@ -67,19 +66,3 @@ def invoke_allowed(policy: dict | None, rule_arn: str, account_id: str) -> bool:
     if any(statement.get("Effect") == "Deny" for statement in applicable):
         return False
     return any(statement.get("Effect") == "Allow" for statement in applicable)
-
-
-def function_policy(lambda_backend: Any, function_arn: str) -> dict | None:
-    """The policy document of the function (or version, or alias) the ARN names; LookupError when
-    it does not exist."""
-    from moto.awslambda.exceptions import GenericResourcNotFound, UnknownFunctionException
-
-    name, _, qualifier = function_arn.split(":function:", 1)[1].partition(":")
-    try:
-        function = lambda_backend.get_function(name, qualifier or None)
-    except UnknownFunctionException as error:
-        raise LookupError(f"function {function_arn} does not exist") from error
-    try:
-        return json.loads(json.dumps(function.policy.get_policy()["Policy"]))
-    except GenericResourcNotFound:
-        return None

@@ -78,6 +78,7 @@ from helpers.localcloud.apigateway.mapping import (
 from helpers.localcloud.apigateway.request import ApiRequest, Identity, context_variables
 from helpers.localcloud.apigateway.responses import GatewayError, internal_error, render_gateway_error
 from helpers.localcloud.apigateway.routing import Route, route
+from helpers.localcloud.awslambda import function_policy
 from helpers.localcloud.apigateway.templates import TemplateError, render
 from helpers.localcloud.apigateway.usage import (
     ACCOUNT_BURST_LIMIT,
@@ -355,14 +356,14 @@ class ApiGatewayInvoke(DataPlane):
     def _check_permission(self, api: DeployedApi, stage: str, matched: Route, request: ApiRequest, arn: str) -> None:
         try:
             region, account_id = arn.split(":")[3:5]
-            policy = apigateway_permissions.policy_of(self.ctx.backend("lambda", region, account_id), arn)
+            policy = function_policy.policy_document(self.ctx.backend("lambda", region, account_id), arn)
         except LookupError as error:
             raise internal_error(f"Execution failed due to configuration error: {error}") from error
         candidates = apigateway_permissions.source_arns(
             region=api.region, account_id=api.account_id, api_id=api.api_id, stage=stage,
             verbs={request.method, matched.method.http_method}, paths={matched.resource.path, request.path},
         )
-        if policy is None or not apigateway_permissions.invoke_allowed(policy, candidates, api.account_id):
+        if policy is None or not apigateway_permissions.invoke_allowed(json.dumps(policy), candidates, api.account_id):
             raise internal_error(
                 f"Execution failed due to configuration error: Invalid permissions on Lambda function {arn}: "
                 f"its policy does not let apigateway.amazonaws.com invoke it from {candidates[0]} "
