@@ -1,9 +1,11 @@
-"""``make run``: execute every numbered notebook in order with papermill, render HTML, summarise.
+"""``make run``: execute every numbered notebook in order, then report and scan for secrets.
 
 Executed copies go to ``build/executed/`` (notebook and HTML). ``build/report.html`` (self-contained)
 and ``build/report.json`` then give each notebook's status and duration, the key figures of the run
 (``helpers.run_figures``) and every chart under ``build/figures``. The figures are read before the
 teardown notebook (99 and above) runs, since it deletes what they count; without it, at the end.
+The workbook's secret values are read then too (``helpers.secret_scan``), and every executed
+notebook is searched for them; a secret found makes the exit code 1.
 The first failure stops the run (later notebooks build on earlier ones) and is reported with the
 cell that failed; the exit code is then 1.
 
