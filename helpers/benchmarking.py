@@ -334,6 +334,18 @@ def local_cloud_pid(s: config.Settings) -> int | None:
     return lifecycle.status(s).pid
 
 
+def dynamodb_process_pid(server_pid: int | None) -> int | None:
+    """The local cloud's DynamoDB process (``planes/dynamodb_process.py``), a child of its server."""
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == server_pid and b"dynamodb_process" in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
 def peak_rss_mb(pid: int | None) -> float:
     """Peak resident memory of a running process (VmHWM), in MB; 0 when it cannot be read."""
     try:
@@ -440,7 +452,7 @@ def measure_batched(
     shards and paced_rows_per_s (the client's pace: under the Kinesis write limit of the shards);
     dynamodb_writes/reads/requests_per_record (requests: writes, plus one BatchGetItem per 100 keys
     read); peak_rss_mb_benchmark (this process: the client, pandas), peak_rss_mb_local_cloud (the
-    server process), peak_rss_mb_lambda (largest "Max Memory Used" of the three functions' REPORT
+    server process), peak_rss_mb_dynamodb_process (its DynamoDB process), peak_rss_mb_lambda (largest "Max Memory Used" of the three functions' REPORT
     lines); lambda_seconds_<function> (summed invocation durations); check_seconds.
     """
     path = csv_path or synthetic_csv(rows)
@@ -491,7 +503,9 @@ def measure_batched(
     figures["dynamodb_reads_per_record"] = reads / count
     figures["dynamodb_requests_per_record"] = (writes + batch_gets) / count
     figures["peak_rss_mb_benchmark"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures["peak_rss_mb_local_cloud"] = peak_rss_mb(local_cloud_pid(settings))
+    server_pid = local_cloud_pid(settings)
+    figures["peak_rss_mb_local_cloud"] = peak_rss_mb(server_pid)
+    figures["peak_rss_mb_dynamodb_process"] = peak_rss_mb(dynamodb_process_pid(server_pid))
     figures["peak_rss_mb_lambda"] = max(d["max_memory_mb"] for d in durations.values())
     for module, d in durations.items():
         figures[f"lambda_seconds_{module}"] = d["seconds"]

@@ -9,7 +9,7 @@ hands it to moto when none claims it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 import json
 from typing import Any, Callable
@@ -25,6 +25,9 @@ class Context:
 
     endpoint_url: str  # how code started by the local cloud (handlers, jobs) calls back into it
     state_dir: Path  # files that outlive a request: logs, databases
+    # Services served by a process of their own (service -> URL): code the local cloud starts
+    # calls them there directly (planes/dynamodb_process.py).
+    service_endpoints: dict[str, str] = field(default_factory=dict)
 
     def backend(self, service: str, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> Any:
         """moto's in-memory backend for a service, e.g. ``ctx.backend("lambda", "us-east-1")``."""

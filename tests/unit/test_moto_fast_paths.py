@@ -129,3 +129,55 @@ def test_dynamodb_responses_copies_only_to_take_a_json_snapshot():
     snapshot = fast._ItemSnapshotByJson.deepcopy(item).to_json()
     item.attrs["600001"].value["Total"] = DynamoType({"N": "9"})
     assert snapshot["Attributes"]["600001"] == {"M": {"Total": {"N": "1.5"}}}  # to_json copied
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: next(iter(v)))
+def test_regular_json_is_moto_s(value, monkeypatch):
+    original = DynamoType(value).to_regular_json()
+    monkeypatch.setattr(DynamoType, "to_regular_json", fast._to_regular_json)  # nested values too
+    stored = DynamoType(value)
+    regular = stored.to_regular_json()
+    assert regular == original
+    if isinstance(stored.value, (dict, list)):  # an independent copy, as moto's deepcopy gave
+        stored.value.clear()
+        assert regular == original
+
+
+def parsed(operation: str, body: dict, structure) -> dict:
+    from moto.core import parse
+
+    class Parser(parse.JSONParser):
+        _parse_structure = structure
+
+    model = get_service_model("dynamodb").operation_model(operation)
+    return Parser(model).parse({"method": "POST", "values": {}, "headers": {}, "body": json.dumps(body).encode(), "url_path": "/", "url_params": {}})
+
+
+ORIGINAL_PARSE = __import__("moto.core.parse", fromlist=["BaseJSONParser"]).BaseJSONParser._parse_structure
+JSON_VALUES = [v for v in VALUES if not any(isinstance(x, bytes) for x in (v.get("B"), *(v.get("BS") or [])))]
+ODD_VALUES = [{"S": None}, {"S": "a", "N": "1"}, {"Unknown": "x"}, {}, {"BS": [base64.b64encode(b"\x01").decode()]},
+              {"M": {"a": None, "b": {"S": None}}}, {"L": [None, {"N": "1", "S": "x"}]}, {"SS": [None, "a"]}, {"M": "not a map"},
+              {"L": [{"M": {"bin": {"B": base64.b64encode(b"\x02").decode()}}}]}]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", JSON_VALUES + ODD_VALUES, ids=lambda v: ",".join(v) or "empty")
+def test_requests_are_parsed_as_moto_parses_them(value):
+    fast_structure = fast._fast_json_parse_structure(ORIGINAL_PARSE)
+    requests = {
+        "PutItem": {"TableName": "invoice", "Item": {"InvoiceNo": {"S": "600001"}, "value": value, "nested": {"M": {"v": value}}, "list": {"L": [value, value]}},
+                    "ConditionExpression": "attribute_not_exists(InvoiceNo)", "ReturnValues": "NONE", "Ignored": None},
+        "UpdateItem": {"TableName": "customer", "Key": {"CustomerID": {"S": "17850"}}, "UpdateExpression": "SET #i0 = :s0",
+                       "ExpressionAttributeNames": {"#i0": "536365"}, "ExpressionAttributeValues": {":s0": value}},
+        "BatchGetItem": {"RequestItems": {"invoice": {"Keys": [{"InvoiceNo": {"S": "1"}}, {"InvoiceNo": value}], "ConsistentRead": True}}},
+        "Query": {"TableName": "invoice", "KeyConditionExpression": "InvoiceNo = :n", "ExpressionAttributeValues": {":n": value}, "Limit": 10},
+    }  # fmt: skip
+    for operation, body in requests.items():
+        assert outcome(parsed, operation, body, fast_structure) == outcome(parsed, operation, body, ORIGINAL_PARSE), operation
+
+
+def outcome(function, *args):
+    """What a call returns, or the type of what it raises (a malformed request fails alike)."""
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - compared, not handled
+        return type(error)

@@ -232,12 +232,18 @@ class ExecutionEnvironment:
     """One worker process for one function version, used by one invocation at a time."""
 
     def __init__(
-        self, spec: FunctionSpec, state_dir: Path, endpoint_url: str, logs_backend: Callable[[], Any]
+        self,
+        spec: FunctionSpec,
+        state_dir: Path,
+        endpoint_url: str,
+        logs_backend: Callable[[], Any],
+        service_endpoints: dict[str, str] | None = None,
     ) -> None:
         self.spec = spec
         self.fingerprint = spec.fingerprint
         self._state_dir = state_dir
         self._endpoint_url = endpoint_url
+        self._service_endpoints = service_endpoints or {}
         self.log_stream = LogStream(logs_backend, spec.name, spec.version)
         self._process: subprocess.Popen | None = None
         self._to_worker = -1
@@ -262,6 +268,8 @@ class ExecutionEnvironment:
             "LANG": "en_US.UTF-8",
             # Not a Lambda variable: it points the handler's boto3 clients at the local cloud.
             "AWS_ENDPOINT_URL": self._endpoint_url,
+            # A service in a process of its own is called there (boto3's AWS_ENDPOINT_URL_<SERVICE>).
+            **{f"AWS_ENDPOINT_URL_{service.upper()}": url for service, url in self._service_endpoints.items()},
         }
         env.update(dict(spec.environment))
         env.update(  # reserved: the function's own variables cannot override these

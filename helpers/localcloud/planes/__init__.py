@@ -11,6 +11,7 @@ from helpers.localcloud.plane import Context, DataPlane
 
 def plane_classes() -> list[type[DataPlane]]:
     from helpers.localcloud.planes.apigateway_invoke import ApiGatewayInvoke
+    from helpers.localcloud.planes.dynamodb_process import DynamoDBProcess
     from helpers.localcloud.planes.event_bus import EventBus
     from helpers.localcloud.planes.event_schedules import EventSchedules
     from helpers.localcloud.planes.firehose_delivery import FirehoseDelivery
@@ -24,7 +25,7 @@ def plane_classes() -> list[type[DataPlane]]:
     from helpers.localcloud.planes.redshift_data import RedshiftData
     from helpers.localcloud.planes.redshift_serverless import RedshiftServerless
 
-    return [Health, LambdaInvoke, KinesisMappings, KinesisPuts, ApiGatewayInvoke, RedshiftServerless, RedshiftData, FirehoseDelivery, EventSchedules, EventBus, GlueCrawlers, GlueJobs, MotoFastPaths]
+    return [Health, DynamoDBProcess, LambdaInvoke, KinesisMappings, KinesisPuts, ApiGatewayInvoke, RedshiftServerless, RedshiftData, FirehoseDelivery, EventSchedules, EventBus, GlueCrawlers, GlueJobs, MotoFastPaths]
 
 
 def load_planes(ctx: Context) -> list[DataPlane]:

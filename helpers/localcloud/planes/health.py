@@ -36,5 +36,6 @@ class Health(DataPlane):
             "uptime_seconds": round(time.time() - self.started, 1),
             "moto": version("moto"),
             "planes": [cls.name for cls in plane_classes()],
+            "service_endpoints": dict(self.ctx.service_endpoints),  # services in a process of their own
         }
         return Response(json.dumps(body), content_type="application/json")

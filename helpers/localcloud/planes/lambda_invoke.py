@@ -284,7 +284,7 @@ class LambdaInvoke(DataPlane):
         def logs_backend() -> Any:
             return self.ctx.backend("logs", spec.region, spec.account_id)
 
-        return ExecutionEnvironment(spec, self.ctx.state_dir, self.ctx.endpoint_url, logs_backend)
+        return ExecutionEnvironment(spec, self.ctx.state_dir, self.ctx.endpoint_url, logs_backend, self.ctx.service_endpoints)
 
     @staticmethod
     def _response(status: int, body: bytes, request_id: str) -> Response:

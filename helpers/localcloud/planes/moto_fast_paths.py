@@ -30,6 +30,17 @@ them against the originals):
   item that grows with every update (a customer item holds one summary per invoice: 21 ms per
   UpdateItem at 200 invoices, 14 ms without the copy). That module's only use of ``copy``
   (checked by the unit test) gets a ``deepcopy`` that returns the item itself.
+- ``dynamodb.models.dynamo_type.DynamoType.to_regular_json``: deep-copies the whole value, then
+  rebuilds every nested value from the copy, so an item is copied once per level it is nested
+  under. PutItem and UpdateItem build the item's JSON on every call (and then drop it unless
+  ReturnValues asks for it): a customer item holding hundreds of invoice summaries was copied
+  several times per UpdateItem. The same JSON is built in one pass; immutable leaves are shared,
+  as ``deepcopy`` shares them.
+- ``core.parse.BaseJSONParser._parse_structure`` for DynamoDB's ``AttributeValue``: moto parses
+  each request against the service model, and for every AttributeValue looks up all ten members
+  to find the one present. For the JSON protocol that walk changes nothing but binaries (base64
+  decoded) and null or unknown members (dropped): an AttributeValue without those is taken as the
+  JSON says, and one with a binary is parsed through its one member.
 """
 
 from __future__ import annotations
@@ -42,24 +53,35 @@ from helpers.localcloud.plane import Context, DataPlane
 ITEM_SIZE_LIMIT = 405000  # moto's own figure (between the 409 and 410 KB it measured on AWS)
 # AttributeValue members whose value moto's serializer writes unchanged, when it has this type.
 SCALAR_MEMBERS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+# Members the JSON parser returns as they are (strings and booleans), and string and number sets.
+PLAIN_MEMBERS = {"S", "N", "BOOL", "NULL"}
+PLAIN_SETS = {"SS", "NS"}
+IMMUTABLE_LEAVES = {str, bytes, bool, int, float, type(None)}  # deepcopy returns these themselves
 
 
 def _dynamo_type_size(self: Any) -> int:
     from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.utilities import bytesize
 
-    if self.is_number():
-        return len(str(self.value))
-    if self.is_set():
-        sub_type = self.type[0]
-        return sum(DynamoType({sub_type: v}).size() for v in self.value)
-    if self.is_list():
-        return sum(v.size() for v in self.value)
-    if self.is_map():
-        return sum(bytesize(k) + (v.size() if type(v) is DynamoType else DynamoType(v).size()) for k, v in self.value.items())
-    if isinstance(self.value, bool):
-        return 1
-    return bytesize(self.value)
+    def size(value: Any) -> int:  # moto's DynamoType.size, dispatching on the type name once
+        kind, inner = value.type, value.value
+        if kind == "S" and type(inner) is str:
+            return len(inner.encode("utf-8"))
+        if kind == "N":
+            return len(str(inner))
+        if kind == "M":
+            return sum(
+                len(key.encode("utf-8")) + size(nested if type(nested) is DynamoType else DynamoType(nested))
+                for key, nested in inner.items()
+            )
+        if kind == "L":
+            return sum(size(nested) if type(nested) is DynamoType else nested.size() for nested in inner)
+        if kind in ("SS", "NS", "BS"):
+            return sum(DynamoType({kind[0]: member}).size() for member in inner)
+        if isinstance(inner, bool):
+            return 1
+        return len(inner if isinstance(inner, bytes) else inner.encode("utf-8"))
+
+    return size(self)
 
 
 def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
@@ -96,6 +118,72 @@ def _fast_json_structure(original: Any) -> Any:
     return serialize_structure
 
 
+def _to_regular_json(self: Any) -> dict[str, Any]:
+    import base64
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def regular(value: Any) -> Any:  # what moto's deepcopy-then-convert gives for one child
+        if isinstance(value, DynamoType):
+            return value.to_regular_json()
+        return value if type(value) in IMMUTABLE_LEAVES else copy.deepcopy(value)
+
+    value = self.value
+    if isinstance(value, dict):
+        value = {key: regular(nested) for key, nested in value.items()}
+    elif isinstance(value, list):
+        value = [regular(nested) for nested in value]
+    elif type(value) not in IMMUTABLE_LEAVES:
+        value = copy.deepcopy(value)
+    if self.is_binary() and isinstance(value, str):
+        value = base64.b64decode(value)
+    return {self.type: value}
+
+
+class _NotPlain(Exception):
+    """An AttributeValue that the generic parse must see (a binary, a null member, a stray key)."""
+
+
+def _plain_attribute_value(value: Any) -> Any:
+    """An AttributeValue without binaries, as moto's JSON parser returns it: the JSON itself, in
+    new containers (the parser only decodes blobs and drops null or unknown members)."""
+    if value is None:
+        return None
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((key, raw),) = value.items()
+    if raw is None:
+        raise _NotPlain
+    if key in PLAIN_MEMBERS:
+        return {key: raw}
+    if key == "M" and type(raw) is dict:
+        return {"M": {name: _plain_attribute_value(nested) for name, nested in raw.items()}}
+    if key == "L" and type(raw) is list:
+        return {"L": [_plain_attribute_value(nested) for nested in raw]}
+    if key in PLAIN_SETS and type(raw) is list:
+        return {key: list(raw)}
+    raise _NotPlain
+
+
+def _fast_json_parse_structure(original: Any) -> Any:
+    def parse_structure(self: Any, shape: Any, value: Any) -> Any:
+        if shape.name == "AttributeValue" and self.MAP_TYPE is dict:
+            try:
+                return _plain_attribute_value(value)
+            except _NotPlain:
+                pass
+            if type(value) is dict and len(value) == 1:  # a binary: through its one member
+                ((key, raw),) = value.items()
+                member = shape.members.get(key)
+                if member is not None and raw is not None and member.serialization.get("name", key) == key:
+                    return {key: self._parse_shape(member, raw)}
+        return original(self, shape, value)
+
+    parse_structure._attribute_values_fast = True  # type: ignore[attr-defined]
+    return parse_structure
+
+
 def _max_sequence_number(self: Any) -> int:
     return next(reversed(self.records), 0)
 
@@ -112,7 +200,7 @@ class _ItemSnapshotByJson:
 def install() -> None:
     """Replace moto's slow functions by the equivalents above (idempotent)."""
     from moto import backends
-    from moto.core import serialize
+    from moto.core import parse, serialize
     from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import dynamo_type
     from moto.kinesis import models as kinesis_models
@@ -125,7 +213,11 @@ def install() -> None:
     kinesis_models.Shard.get_max_sequence_number = _max_sequence_number
     dynamo_type.DynamoType.size = _dynamo_type_size
     dynamo_type.Item.__init__ = _item_init
+    dynamo_type.DynamoType.to_regular_json = _to_regular_json
     dynamodb_responses.copy = _ItemSnapshotByJson  # type: ignore[assignment]
+    json_parser = parse.BaseJSONParser
+    if not getattr(json_parser._parse_structure, "_attribute_values_fast", False):
+        json_parser._parse_structure = _fast_json_parse_structure(json_parser._parse_structure)
     json_serializer = serialize.BaseJSONSerializer
     if not getattr(json_serializer._serialize_type_structure, "_attribute_values_fast", False):
         json_serializer._serialize_type_structure = _fast_json_structure(json_serializer._serialize_type_structure)
