@@ -181,3 +181,14 @@ def outcome(function, *args):
         return function(*args)
     except Exception as error:  # noqa: BLE001 - compared, not handled
         return type(error)
+
+
+def test_a_response_class_s_methods_are_listed_as_moto_lists_them():
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.kinesis.responses import KinesisResponse
+
+    listed = fast._listed_once_per_class(method_names_from_class)
+    for clazz in (DynamoHandler, KinesisResponse, DynamoHandler):
+        assert listed(clazz) == method_names_from_class(clazz)
+        assert "put_item" in listed(DynamoHandler) and "put_item" not in listed(KinesisResponse)

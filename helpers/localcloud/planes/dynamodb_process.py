@@ -41,6 +41,9 @@ TARGET_PREFIXES = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 START_TIMEOUT_S = 60.0  # importing moto takes about a second; a busy machine is slower
 REQUEST_TIMEOUT_S = 300.0
 OWN_HEADERS = {"date", "server"}  # the child's HTTP server's; this server adds its own
+WAITRESS_THREADS = 8  # Python runs one at a time; enough for requests to queue rather than connections
+CONNECTION_LIMIT = 500  # every Lambda worker's boto3 pool may keep up to 10 connections open
+IDLE_CONNECTION_TIMEOUT_S = 60  # an idle kept-alive connection is closed; clients reconnect
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
 
 
@@ -133,18 +136,28 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from waitress.server import create_server
 
     from helpers.localcloud.planes import moto_fast_paths
 
     _exit_with_parent(int(argv[0]))
     moto_fast_paths.install()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True, request_handler=MotoRequestHandler)
-    print(server.server_port, flush=True)
-    server.serve_forever()
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # requests waiting for a thread: normal here
+    # waitress, not werkzeug's development server: it keeps connections open between requests
+    # (HTTP/1.1 keep-alive), where werkzeug closes each one, so a Lambda handler's boto3 client
+    # does not connect again for every write (measured: DynamoDB consumer 12-15 % faster).
+    server = create_server(
+        DomainDispatcherApplication(create_backend_app),
+        host="127.0.0.1",
+        port=0,
+        threads=WAITRESS_THREADS,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_CONNECTION_TIMEOUT_S,
+    )
+    print(server.effective_port, flush=True)
+    server.run()
 
 
 if __name__ == "__main__":

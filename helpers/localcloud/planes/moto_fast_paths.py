@@ -9,6 +9,9 @@ them against the originals):
 - ``backends.list_of_moto_modules``: moto lists its package directory (``os.listdir`` plus an
   ``isdir`` per entry, ~150 system calls) on *every* request it dispatches, under the
   dispatcher's lock. The directory does not change while the server runs: listed once.
+- ``core.responses.method_names_from_class``: to check that an action is one of a service's
+  methods, moto lists every member of the service's response class (``inspect.getmembers``) on
+  every request it dispatches. The classes do not change while the server runs: listed once each.
 - ``kinesis.models.Shard.get_max_sequence_number``: ``list(self.records.keys())[-1]`` copies the
   whole shard for every record put, quadratic in the shard's length (a shard of 270,000 records
   copies 270,000 keys per record). The last key of the dict is read directly.
@@ -184,6 +187,13 @@ def _fast_json_parse_structure(original: Any) -> Any:
     return parse_structure
 
 
+def _listed_once_per_class(original: Any) -> Any:
+    listed = functools.lru_cache(maxsize=None)(lambda clazz: tuple(original(clazz)))
+    method_names = functools.wraps(original)(lambda clazz: list(listed(clazz)))
+    method_names._listed_once = True  # type: ignore[attr-defined]
+    return method_names
+
+
 def _max_sequence_number(self: Any) -> int:
     return next(reversed(self.records), 0)
 
@@ -201,6 +211,7 @@ def install() -> None:
     """Replace moto's slow functions by the equivalents above (idempotent)."""
     from moto import backends
     from moto.core import parse, serialize
+    from moto.core import responses as core_responses
     from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import dynamo_type
     from moto.kinesis import models as kinesis_models
@@ -210,6 +221,8 @@ def install() -> None:
         cached = functools.wraps(backends.list_of_moto_modules)(lambda: listed)
         cached._listed_once = True  # type: ignore[attr-defined]
         backends.list_of_moto_modules = cached
+    if not getattr(core_responses.method_names_from_class, "_listed_once", False):
+        core_responses.method_names_from_class = _listed_once_per_class(core_responses.method_names_from_class)
     kinesis_models.Shard.get_max_sequence_number = _max_sequence_number
     dynamo_type.DynamoType.size = _dynamo_type_size
     dynamo_type.Item.__init__ = _item_init
