@@ -94,11 +94,11 @@ def test_moto_modules_are_listed_as_moto_lists_them():
     assert "dynamodb" in list(backends.list_of_moto_modules())  # the original, not installed here
 
 
-def serialized(operation: str, result: dict, structure) -> dict:
+def serialized(operation: str, result: dict, structure, service: str = "dynamodb") -> dict:
     class Serializer(serialize.JSONSerializer):
         _serialize_type_structure = structure
 
-    operation_model = get_service_model("dynamodb").operation_model(operation)
+    operation_model = get_service_model(service).operation_model(operation)
     body = Serializer(operation_model=operation_model, value_picker=serialize.XFormedAttributePicker()).serialize(result)["body"]
     return json.loads(body)
 
@@ -192,3 +192,17 @@ def test_a_response_class_s_methods_are_listed_as_moto_lists_them():
     for clazz in (DynamoHandler, KinesisResponse, DynamoHandler):
         assert listed(clazz) == method_names_from_class(clazz)
         assert "put_item" in listed(DynamoHandler) and "put_item" not in listed(KinesisResponse)
+
+
+def test_put_records_results_are_serialized_as_moto_serializes_them():
+    result = {
+        "FailedRecordCount": 1,
+        "Records": [
+            {"SequenceNumber": "49590338271490256608559692538361571095921575989136588898", "ShardId": "shardId-000000000001"},
+            {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded for shard"},
+            {"SequenceNumber": 12345, "ShardId": "shardId-000000000000"},  # not a string: moto's own path
+        ],
+        "EncryptionType": "KMS",
+    }
+    fast_structure = fast._fast_json_structure(ORIGINAL_STRUCTURE)
+    assert serialized("PutRecords", result, fast_structure, "kinesis") == serialized("PutRecords", result, ORIGINAL_STRUCTURE, "kinesis")
