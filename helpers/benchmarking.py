@@ -452,8 +452,9 @@ def measure_batched(
     shards and paced_rows_per_s (the client's pace: under the Kinesis write limit of the shards);
     dynamodb_writes/reads/requests_per_record (requests: writes, plus one BatchGetItem per 100 keys
     read); peak_rss_mb_benchmark (this process: the client, pandas), peak_rss_mb_local_cloud (the
-    server process), peak_rss_mb_dynamodb_process (its DynamoDB process), peak_rss_mb_lambda (largest "Max Memory Used" of the three functions' REPORT
-    lines); lambda_seconds_<function> (summed invocation durations); check_seconds.
+    server process), peak_rss_mb_dynamodb_process (its DynamoDB process), peak_rss_mb_lambda
+    (largest "Max Memory Used" of the three functions' REPORT lines); lambda_seconds_<function>
+    (summed invocation durations); check_seconds.
     """
     path = csv_path or synthetic_csv(rows)
     frame = client.select_rows(data.load_invoices(path), limit=rows)

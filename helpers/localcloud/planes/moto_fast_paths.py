@@ -17,7 +17,7 @@ them against the originals):
   copies 270,000 keys per record). The last key of the dict is read directly.
 - ``dynamodb.models.dynamo_type.DynamoType.size``: for a map, moto wraps every value in a new
   ``DynamoType`` (rebuilding the whole subtree) before sizing it; values already wrapped are
-  sized as they are.
+  sized as they are, in one function that looks at each value's type once.
 - ``dynamodb.models.dynamo_type.Item.__init__``: the 400 KB item limit was checked after each
   attribute, re-sizing every attribute stored so far (quadratic in the attribute count); it is
   checked once for the whole item. Sizes are never negative, so the whole is over the limit
