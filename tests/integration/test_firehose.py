@@ -8,16 +8,16 @@ Redshift COPY, failure handling), "Configure Amazon S3 object name format" s3-ob
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
-import time
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import client, data
+from helpers import benchmarking, client, data
 
 pytestmark = pytest.mark.integration
 
@@ -46,14 +46,7 @@ def events() -> list[dict]:
     return client.to_events(data.load_invoices(data.sample_path()), data.SAMPLE_FILE)
 
 
-def wait_until(condition, timeout: float = 30.0, pause: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(pause)
+wait_until = functools.partial(benchmarking.wait_until, timeout=30.0, every=0.1)
 
 
 def wait_active(firehose, name: str) -> dict:
@@ -214,7 +207,7 @@ def test_kinesis_to_redshift_delivers_the_sample(aws, warehouse, events):
         batch = events[start:start + 500]
         answer = kinesis.put_records(StreamName="fh-api-data", Records=[{"Data": json.dumps(e).encode(), "PartitionKey": e["InvoiceNo"]} for e in batch])
         assert answer["FailedRecordCount"] == 0
-    wait_until(lambda: warehouse("select count(*) from invoices") == [[len(events)]], timeout=40, pause=0.3)
+    wait_until(lambda: warehouse("select count(*) from invoices") == [[len(events)]], timeout=40, every=0.3)
 
     loaded = {country: float(total) for country, total in warehouse("select country, sum(quantity * unitprice) from invoices group by country")}
     expected: dict[str, float] = {}

@@ -8,6 +8,7 @@ tests/unit/test_kinesis_mappings.py rather than by waiting a minute here.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import textwrap
@@ -15,13 +16,14 @@ import time
 import uuid
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import KinesisDataStreamModel
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from helpers import benchmarking
 
 pytestmark = pytest.mark.integration
 
@@ -57,15 +59,7 @@ def handler(event, context):
 """
 
 
-def wait_until(condition: Callable[[], object], timeout: float = DELIVERY_TIMEOUT_S, every: float = 0.1) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {condition}")
-        time.sleep(every)
+wait_until = functools.partial(benchmarking.wait_until, timeout=DELIVERY_TIMEOUT_S, every=0.1)
 
 
 @pytest.fixture(scope="module")

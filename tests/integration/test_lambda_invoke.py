@@ -6,11 +6,11 @@ Each test names the AWS documentation page whose behaviour it checks.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import textwrap
 import threading
-import time
 import uuid
 import zipfile
 
@@ -18,6 +18,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from helpers import benchmarking
 
 pytestmark = pytest.mark.integration
 
@@ -363,14 +365,7 @@ def test_python_handler_unserialisable_result_is_a_marshal_error(lam, deploy):
 # --- https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html ---------------------
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+wait_for = functools.partial(benchmarking.wait_until, timeout=20.0, every=0.1)
 
 
 def s3_keys(bucket: str, prefix: str = "") -> list[str]:
