@@ -176,6 +176,32 @@ def test_with_kinesis_event_record_has_the_documented_fields():
     }
 
 
+
+@pytest.mark.parametrize("partition_key", ["536365", 'é"\\\n☃', ""])
+@pytest.mark.parametrize("data", ["ZGF0YQ==", "", 'not"base64'])
+@pytest.mark.parametrize("timestamp", [1700000000.123456, 1700000000, 0.1])
+def test_with_kinesis_event_record_text_is_what_json_dumps_writes(partition_key, data, timestamp):
+    record = StreamRecord("shardId-000000000003", 49656765760236148390193620373113776546981734318208286738, partition_key, data, timestamp)
+    identity = ROLE + '"é'
+    entry = {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": str(record.sequence_number),
+            "data": data,
+            "approximateArrivalTimestamp": round(timestamp, 3),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"shardId-000000000003:{record.sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": identity,
+        "awsRegion": "us-east-1",
+        "eventSourceARN": STREAM,
+    }
+    built = event_record(record, stream_arn=STREAM, region="us-east-1", identity_arn=identity)
+    assert built.json == json.dumps(entry, separators=(",", ":"))
+
 # --- https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html --
 
 

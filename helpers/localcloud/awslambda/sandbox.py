@@ -365,9 +365,10 @@ class ExecutionEnvironment:
 
     # -- talking to the worker --
 
-    def _send(self, message: dict) -> bool:
+    def _send(self, message: dict, payload: bytes) -> bool:
+        """An invocation to the worker: its JSON frame, then the payload's frame as it is."""
         body = json.dumps(message).encode("utf-8")
-        data = _FRAME_HEADER.pack(len(body)) + body
+        data = b"".join((_FRAME_HEADER.pack(len(body)), body, _FRAME_HEADER.pack(len(payload)), payload))
         try:
             while data:
                 data = data[os.write(self._to_worker, data) :]
@@ -495,12 +496,11 @@ class ExecutionEnvironment:
             deadline_ms = int(time.time() * 1000) + spec.timeout_s * 1000
             message = {
                 "request_id": request.request_id,
-                "payload": request.payload.decode("utf-8"),
                 "deadline_ms": deadline_ms,
                 "invoked_function_arn": request.invoked_function_arn,
                 "client_context": request.client_context,
             }
-            if self._send(message):
+            if self._send(message, request.payload):
                 answer, output, how = self._await_answer(started + spec.timeout_s)
             else:
                 answer, output, how = None, self._drain_output(), "exited"

@@ -10,8 +10,9 @@ It uses the standard library only: with ``-I -S`` the handler sees the function'
 and the packages the AWS Python runtime ships (boto3 and its dependencies), nothing else of the
 workbook's virtualenv, so code that would fail to import on AWS fails here too.
 
-Protocol: frames of a 4-byte big-endian length then UTF-8 JSON. The parent sends
-``{"request_id", "payload", "deadline_ms", "invoked_function_arn", "client_context"}`` and gets back
+Protocol: frames of a 4-byte big-endian length then the bytes. The parent sends a UTF-8 JSON frame
+``{"request_id", "deadline_ms", "invoked_function_arn", "client_context"}`` followed by a frame of
+the payload as it is (not escaped into a JSON string: a Kinesis batch is 300 KB), and gets back
 ``{"ok": true, "payload_b64"}`` or ``{"ok": false, "error"}`` plus ``max_rss_kb``. Before each answer
 the worker writes ``END_OF_OUTPUT`` to its stdout, so the parent knows which output belongs to which
 invocation.
@@ -85,9 +86,16 @@ def read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int) -> dict[str, Any]:
+def read_frame(fd: int) -> bytes:
     (length,) = _FRAME_HEADER.unpack(read_exact(fd, _FRAME_HEADER.size))
-    return json.loads(read_exact(fd, length))
+    return read_exact(fd, length)
+
+
+def read_request(fd: int) -> dict[str, Any]:
+    """An invocation: its JSON frame, with ``payload`` the bytes of the frame after it."""
+    request = json.loads(read_frame(fd))
+    request["payload"] = read_frame(fd)
+    return request
 
 
 def write_frame(fd: int, message: dict[str, Any]) -> None:
@@ -335,7 +343,7 @@ def main() -> None:
     global _current_request_id
     while True:
         try:
-            request = read_frame(control_in)
+            request = read_request(control_in)
         except EOFError:
             return
         _current_request_id = request["request_id"]
