@@ -22,6 +22,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 
+from helpers.localcloud import heap
 from helpers.localcloud.plane import Context, DataPlane
 from helpers.localcloud.planes import load_planes
 
@@ -70,6 +71,7 @@ class LocalCloudApp:
 
 def serve(host: str, port: int, state_dir: Path) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
+    heap.collect_less_often()
     ctx = Context(endpoint_url=f"http://{host}:{port}", state_dir=state_dir)
     app = LocalCloudApp(ctx)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -22,6 +22,7 @@ from moto.kinesis.models import Shard
 from helpers.localcloud.planes import moto_fast_paths as fast
 
 ORIGINAL_SIZE = DynamoType.size
+ORIGINAL_TYPE_INIT = DynamoType.__init__
 ORIGINAL_ITEM_INIT = Item.__init__
 ORIGINAL_STRUCTURE = serialize.BaseJSONSerializer._serialize_type_structure
 
@@ -52,6 +53,35 @@ def setup_module() -> None:
 @pytest.mark.parametrize("value", VALUES, ids=lambda v: next(iter(v)))
 def test_attribute_sizes_are_moto_s(value):
     assert fast._dynamo_type_size(DynamoType(value)) == ORIGINAL_SIZE(DynamoType(value))
+
+
+def tree(value):
+    """A DynamoType as plain data: its type, and its value with every nested DynamoType opened."""
+    inner = value.value
+    if isinstance(inner, dict):
+        inner = {key: tree(nested) if isinstance(nested, DynamoType) else ("raw", nested) for key, nested in inner.items()}
+    elif isinstance(inner, list):
+        inner = [tree(nested) if isinstance(nested, DynamoType) else ("raw", nested) for nested in inner]
+    return (type(value), value.type, inner)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: next(iter(v)))
+def test_values_are_wrapped_as_moto_wraps_them(value):
+    ours, theirs = DynamoType.__new__(DynamoType), DynamoType.__new__(DynamoType)
+    fast._dynamo_type_init(ours, value)
+    ORIGINAL_TYPE_INIT(theirs, value)
+    assert tree(ours) == tree(theirs)
+    ours_again, theirs_again = DynamoType.__new__(DynamoType), DynamoType.__new__(DynamoType)  # from a DynamoType
+    fast._dynamo_type_init(ours_again, theirs)
+    ORIGINAL_TYPE_INIT(theirs_again, theirs)
+    assert tree(ours_again) == tree(theirs_again) == tree(theirs)
+    assert (ours_again.value is theirs.value) == (theirs_again.value is theirs.value)  # shared exactly when moto shares
+
+
+def test_an_empty_value_fails_as_in_moto():
+    for init in (fast._dynamo_type_init, ORIGINAL_TYPE_INIT):
+        with pytest.raises(IndexError):
+            init(DynamoType.__new__(DynamoType), {})
 
 
 def attrs_of(count: int, text: str = "x") -> dict:

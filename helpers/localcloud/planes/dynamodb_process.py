@@ -139,10 +139,12 @@ def main(argv: list[str]) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from waitress.server import create_server
 
+    from helpers.localcloud import heap
     from helpers.localcloud.planes import moto_fast_paths
 
     _exit_with_parent(int(argv[0]))
     moto_fast_paths.install()
+    heap.collect_less_often()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # requests waiting for a thread: normal here
     # waitress, not werkzeug's development server: it keeps connections open between requests

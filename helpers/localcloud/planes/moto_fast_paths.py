@@ -18,6 +18,9 @@ them against the originals):
 - ``dynamodb.models.dynamo_type.DynamoType.size``: for a map, moto wraps every value in a new
   ``DynamoType`` (rebuilding the whole subtree) before sizing it; values already wrapped are
   sized as they are, in one function that looks at each value's type once.
+- ``dynamodb.models.dynamo_type.DynamoType.__init__``: every value of every item written is
+  wrapped, and moto's constructor builds two lists per value to read its one type and value, and
+  calls two methods to test for a list or a map. The same attributes are set directly.
 - ``dynamodb.models.dynamo_type.Item.__init__``: the 400 KB item limit was checked after each
   attribute, re-sizing every attribute stored so far (quadratic in the attribute count); it is
   checked once for the whole item. Sizes are never negative, so the whole is over the limit
@@ -89,6 +92,24 @@ def _dynamo_type_size(self: Any) -> int:
         return len(inner if isinstance(inner, bytes) else inner.encode("utf-8"))
 
     return size(self)
+
+
+def _dynamo_type_init(self: Any, type_as_dict: Any) -> None:
+    DynamoType = type(self)  # moto has no subclass of it; no import on a path run per value
+
+    if type(type_as_dict) is DynamoType:
+        kind, value = type_as_dict.type, type_as_dict.value
+    else:
+        try:
+            kind, value = next(iter(type_as_dict.items()))
+        except StopIteration:
+            raise IndexError("list index out of range") from None  # what moto's list(...)[0] raises
+    self.type = kind
+    if kind == "L":
+        value = [DynamoType(nested) for nested in value]
+    elif kind == "M":
+        value = {key: DynamoType(nested) for key, nested in value.items()}
+    self.value = value
 
 
 def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
@@ -229,6 +250,7 @@ def install() -> None:
     if not getattr(core_responses.method_names_from_class, "_listed_once", False):
         core_responses.method_names_from_class = _listed_once_per_class(core_responses.method_names_from_class)
     kinesis_models.Shard.get_max_sequence_number = _max_sequence_number
+    dynamo_type.DynamoType.__init__ = _dynamo_type_init
     dynamo_type.DynamoType.size = _dynamo_type_size
     dynamo_type.Item.__init__ = _item_init
     dynamo_type.DynamoType.to_regular_json = _to_regular_json
