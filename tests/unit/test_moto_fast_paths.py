@@ -236,3 +236,82 @@ def test_put_records_results_are_serialized_as_moto_serializes_them():
     }
     fast_structure = fast._fast_json_structure(ORIGINAL_STRUCTURE)
     assert serialized("PutRecords", result, fast_structure, "kinesis") == serialized("PutRecords", result, ORIGINAL_STRUCTURE, "kinesis")
+
+
+# --- UpdateItem without the snapshots nobody reads -------------------------------------------
+
+
+def test_dynamodb_models_copies_only_the_updated_item_and_transactions():
+    """The ``copy`` replacement in moto.dynamodb.models passes every call through but the
+    updated item's copy, which only the table's stream reads."""
+    import inspect
+
+    from moto.dynamodb import models
+
+    source = inspect.getsource(models)
+    assert source.count("copy.") == 2 and source.count("copy.deepcopy(") == 2
+    assert "orig_item = copy.deepcopy(item)" in source
+    after = source.split("orig_item = copy.deepcopy(item)", 1)[1].split("    def ", 1)[0]
+    assert [line.strip() for line in after.splitlines() if "orig_item" in line] == ["table.stream_shard.add(orig_item, item)"]
+    assert "if table.stream_shard is not None:" in after
+
+
+UPDATES = {
+    "nothing back": {},
+    "all new": {"ReturnValues": "ALL_NEW"},
+    "updated old": {"ReturnValues": "UPDATED_OLD"},
+    "a new item": {"Key": {"k": {"S": "c2"}}},
+    "condition fails": {"ConditionExpression": "attribute_not_exists(k)"},
+    "condition fails, old item back": {"ConditionExpression": "attribute_not_exists(k)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
+    "too large": {"ExpressionAttributeValues": {":s": {"S": "x" * 410_000}}},
+    "streamed table": {"TableName": "streamed", "ReturnValues": "NONE"},
+    "no such table": {"TableName": "missing"},
+}
+
+
+def update_outcome(arguments: dict, monkeypatch, *, fast_paths: bool) -> tuple:
+    """UpdateItem on moto in this process (as moto has it, or with the fast UpdateItem): the
+    answer or error, the table's items and the stream's records afterwards."""
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb import models, responses
+
+    with monkeypatch.context() as patch:
+        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        if fast_paths:
+            patch.setattr(responses, "copy", fast._ItemSnapshotByJson)
+            patch.setattr(models, "copy", fast._ModelsCopy)
+            patch.setattr(Item, "to_json", fast._item_to_json(Item.to_json))
+            patch.setattr(responses.DynamoHandler, "update_item", fast._update_item_without_snapshots(responses.DynamoHandler.update_item))
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            for table, stream in (("plain", None), ("streamed", {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})):
+                client.create_table(
+                    TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
+                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], **({"StreamSpecification": stream} if stream else {}),
+                )  # fmt: skip
+                client.put_item(TableName=table, Item={"k": {"S": "c1"}, "600001": {"M": {"Total": {"N": "1.5"}}}})
+            try:
+                answer = client.update_item(**arguments)
+                answer.pop("ResponseMetadata")
+            except client.exceptions.ClientError as error:
+                answer = {"error": error.response["Error"], "item": error.response.get("Item")}
+            items = {table: client.scan(TableName=table)["Items"] for table in ("plain", "streamed")}
+            shard = models.dynamodb_backends["123456789012"]["us-east-1"].get_table("streamed").stream_shard
+            records = [(r.record["eventName"], r.record["dynamodb"].get("OldImage"), r.record["dynamodb"].get("NewImage")) for r in shard.items]
+    return answer, items, records
+
+
+@pytest.mark.parametrize("case", UPDATES)
+def test_updates_answer_store_and_stream_as_moto_s(case, monkeypatch):
+    arguments = {
+        "TableName": "plain", "Key": {"k": {"S": "c1"}}, "UpdateExpression": "SET #i = :s",
+        "ExpressionAttributeNames": {"#i": "600002"}, "ExpressionAttributeValues": {":s": {"M": {"Total": {"N": "2"}}}},
+        **UPDATES[case],
+    }  # fmt: skip
+    theirs = update_outcome(arguments, monkeypatch, fast_paths=False)
+    ours = update_outcome(arguments, monkeypatch, fast_paths=True)
+    assert ours == theirs
+    assert not fast._WITHOUT_SNAPSHOTS.active
