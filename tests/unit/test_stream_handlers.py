@@ -453,3 +453,21 @@ def test_a_failed_invoice_write_reports_its_records_and_poison(tables, monkeypat
     response = to_dynamodb.handler({"Records": records}, CONTEXT)
     assert response == {"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}, {"itemIdentifier": "4"}]}
     assert invoices.get_item(Key={"InvoiceNo": "536365"})["Item"]["Version"] == 1  # the other invoice got through
+
+
+def test_an_invoice_over_400_kb_fails_alone_when_its_batch_write_is_rejected(tables, monkeypatch, capsys):
+    """DynamoDB rejects a whole BatchWriteItem when one item is over 400 KB (the local cloud's
+    rule, planes/dynamodb_rules.py, kept here too): the function writes that request's invoices
+    one at a time, so only the oversized one is reported."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    from helpers.localcloud.planes import dynamodb_rules
+
+    monkeypatch.setattr(DynamoHandler, "batch_write_item", dynamodb_rules._batch_write_item_rejected_whole(DynamoHandler.batch_write_item))
+    invoices, customers = tables
+    large = [normalised(EventId=f"s:{i}", InvoiceNo="536366", Description="x" * 1000) for i in range(2, 422)]  # 420 lines of 1 KB
+    events = [normalised(EventId="s:1")] + large
+    response = to_dynamodb.handler({"Records": [record(e, i) for i, e in enumerate(events, start=1)]}, CONTEXT)
+    assert response == {"batchItemFailures": [{"itemIdentifier": str(i)} for i in range(2, 422)]}
+    assert [item["InvoiceNo"] for item in invoices.scan()["Items"]] == ["536365"]
+    assert "rejected" in capsys.readouterr().out

@@ -140,10 +140,11 @@ def main(argv: list[str]) -> None:
     from waitress.server import create_server
 
     from helpers.localcloud import heap
-    from helpers.localcloud.planes import moto_fast_paths
+    from helpers.localcloud.planes import dynamodb_rules, moto_fast_paths
 
     _exit_with_parent(int(argv[0]))
     moto_fast_paths.install()
+    dynamodb_rules.install()
     heap.collect_less_often()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # requests waiting for a thread: normal here
