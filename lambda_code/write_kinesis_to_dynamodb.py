@@ -23,11 +23,11 @@ invoices are put 25 to a BatchWriteItem request, a stored one gets an UpdateItem
 conditioned on the Version read. It is safe because PartitionKey = InvoiceNo keeps an invoice on
 one shard, processed in order by one invocation at a time (after a reshard, Lambda finishes the
 parent shard before its children), so nobody else creates an invoice between the read and the
-put; a customer's invoices span shards, hence UpdateItem of single attributes. A redelivered batch changes nothing and writes nothing: merging a line already stored
-is a no-op. The customers are written before the invoices, so a stored invoice always has its
-summary. Within each of those two steps the writes run concurrently (``WRITE_THREADS``): each
-touches another item, so their order does not matter, and a batch waits for its slowest write
-instead of the sum of them all.
+put; a customer's invoices span shards, hence UpdateItem of single attributes. A redelivered
+batch changes nothing and writes nothing: merging a line already stored is a no-op. The customers
+are written before the invoices, so a stored invoice always has its summary. Within each of those
+two steps the requests run concurrently (``WRITE_THREADS``): each touches other items, so their
+order does not matter, and a batch waits for its slowest request instead of the sum of them all.
 
 Failed records are reported in ``batchItemFailures``; Lambda resumes from the lowest sequence
 number reported and sends what still fails after the retries to the on-failure destination. An
@@ -371,6 +371,8 @@ def put_new_invoices(client: Any, items: list[dict[str, Any]]) -> tuple[int, lis
     request = {INVOICE_TABLE: [{"PutRequest": {"Item": item}} for item in items]}
     requests = 0
     for attempt in range(BATCH_WRITE_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # full jitter
         requests += 1
         try:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
@@ -379,7 +381,6 @@ def put_new_invoices(client: Any, items: list[dict[str, Any]]) -> tuple[int, lis
             break
         if not request:
             return requests, []
-        time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # full jitter
     return requests, [entry["PutRequest"]["Item"]["InvoiceNo"] for entry in request.get(INVOICE_TABLE, [])]
 
 

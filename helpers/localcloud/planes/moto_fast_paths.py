@@ -251,7 +251,8 @@ class _NoSnapshot:
 
 class _ItemSnapshotByJson:
     """``copy`` for moto.dynamodb.responses: its one call, ``copy.deepcopy(stored item)``, is
-    followed only by ``to_json()``, which copies."""
+    followed only by ``to_json()``, which copies; during an update without snapshots, an empty
+    snapshot."""
 
     @staticmethod
     def deepcopy(item: Any, memo: Any = None) -> Any:
