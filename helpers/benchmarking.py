@@ -283,7 +283,7 @@ class Run:
 
     def figures(self, pipeline: Pipeline, name: str) -> str:
         merged = consumer_logs(pipeline, "write_kinesis_to_dynamodb")
-        writes = sum(entry["dynamodb_writes"] for entry in merged)
+        writes = sum(entry["dynamodb_items_written"] for entry in merged)
         reads = sum(entry["dynamodb_reads"] for entry in merged)
         rows = len(self.events)
         return (
@@ -450,11 +450,12 @@ def measure_batched(
     s3_/dynamodb_/warehouse_seconds and _rows_per_s (from the first POST until that sink holds every
     row); end_to_end_seconds and end_to_end_rows_per_s (first POST until the last sink is complete);
     shards and paced_rows_per_s (the client's pace: under the Kinesis write limit of the shards);
-    dynamodb_writes/reads/requests_per_record (requests: writes, plus one BatchGetItem per 100 keys
-    read); peak_rss_mb_benchmark (this process: the client, pandas), peak_rss_mb_local_cloud (the
-    server process), peak_rss_mb_dynamodb_process (its DynamoDB process), peak_rss_mb_lambda
-    (largest "Max Memory Used" of the three functions' REPORT lines); lambda_seconds_<function>
-    (summed invocation durations); check_seconds.
+    dynamodb_writes/reads/requests_per_record (writes: items written, as DynamoDB bills them;
+    reads: items read; requests: write requests, plus one BatchGetItem per 100 keys read);
+    peak_rss_mb_benchmark (this process: the client, pandas), peak_rss_mb_local_cloud (the server
+    process), peak_rss_mb_dynamodb_process (its DynamoDB process), peak_rss_mb_lambda (largest "Max
+    Memory Used" of the three functions' REPORT lines); lambda_seconds_<function> (summed
+    invocation durations); check_seconds.
     """
     path = csv_path or synthetic_csv(rows)
     frame = client.select_rows(data.load_invoices(path), limit=rows)
@@ -484,7 +485,8 @@ def measure_batched(
         check_sinks(pipeline, frame, path.name)
         check_seconds = time.monotonic() - checked_at
         merged = consumer_logs(pipeline, "write_kinesis_to_dynamodb")
-        writes = sum(e["dynamodb_writes"] for e in merged)
+        writes = sum(e["dynamodb_items_written"] for e in merged)
+        write_requests = sum(e["dynamodb_writes"] for e in merged)
         reads = sum(e["dynamodb_reads"] for e in merged)
         batch_gets = sum(math.ceil(e["dynamodb_reads"] / 100) for e in merged)
         durations = report_durations(pipeline)
@@ -502,7 +504,7 @@ def measure_batched(
     figures["end_to_end_rows_per_s"] = count / figures["end_to_end_seconds"]
     figures["dynamodb_writes_per_record"] = writes / count
     figures["dynamodb_reads_per_record"] = reads / count
-    figures["dynamodb_requests_per_record"] = (writes + batch_gets) / count
+    figures["dynamodb_requests_per_record"] = (write_requests + batch_gets) / count
     figures["peak_rss_mb_benchmark"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     server_pid = local_cloud_pid(settings)
     figures["peak_rss_mb_local_cloud"] = peak_rss_mb(server_pid)

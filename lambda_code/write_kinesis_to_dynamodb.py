@@ -21,13 +21,14 @@ Per batch: one consistent BatchGetItem for the invoices, merge in memory, then a
 per customer (UpdateItem of only that batch's invoice attributes) and one per invoice: new
 invoices are put 25 to a BatchWriteItem request, a stored one gets an UpdateItem of its new lines
 conditioned on the Version read. It is safe because PartitionKey = InvoiceNo keeps an invoice on
-one shard, processed in order by one invocation at a time (after a reshard, Lambda finishes the
-parent shard before its children), so nobody else creates an invoice between the read and the
-put; a customer's invoices span shards, hence UpdateItem of single attributes. A redelivered
-batch changes nothing and writes nothing: merging a line already stored is a no-op. The customers
-are written before the invoices, so a stored invoice always has its summary. Within each of those
-two steps the requests run concurrently (``WRITE_THREADS``): each touches other items, so their
-order does not matter, and a batch waits for its slowest request instead of the sum of them all.
+one shard, processed in order by one invocation at a time, so nobody else creates an invoice
+between the read and the put (a stream resharded while it is consumed could break that for a
+moment; the notebooks never reshard). A customer's invoices span shards, hence UpdateItem of
+single attributes. A redelivered batch changes nothing and writes nothing: merging a line already
+stored is a no-op. The customers are written before the invoices, so a stored invoice always has
+its summary. Within each of those two steps the requests run concurrently (``WRITE_THREADS``):
+each touches other items, so their order does not matter, and a batch waits for its slowest
+request instead of the sum of them all.
 
 Failed records are reported in ``batchItemFailures``; Lambda resumes from the lowest sequence
 number reported and sends what still fails after the retries to the on-failure destination. An
@@ -94,6 +95,7 @@ class BatchPlan:
 class Counters:
     reads: int = 0  # items read (BatchGetItem keys)
     writes: int = 0  # write requests: BatchWriteItem, PutItem and UpdateItem calls
+    items_written: int = 0  # what DynamoDB bills write units for: each item put or updated
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +319,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     }
     counters.writes += len(customer_writes)
     failed_invoices: set[str] = set()
-    for customer_id, error in write_concurrently(customer_writes).items():
+    failed_customers = write_concurrently(customer_writes)
+    counters.items_written += len(customer_writes) - len(failed_customers)
+    for customer_id, error in failed_customers.items():
         log("ERROR", "customer update failed", customer_id=customer_id, error=str(error))
         failed_invoices.update(by_customer[customer_id])
 
@@ -325,9 +329,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     new_invoices = [item for invoice_no, item in sorted(merged.items()) if invoice_no not in existing and invoice_no not in failed_invoices]
     chunks = [new_invoices[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(new_invoices), BATCH_WRITE_LIMIT)]
     unwritten: set[str] = set()
-    for future in [writers().submit(put_new_invoices, client, chunk) for chunk in chunks]:
+    for chunk, future in [(chunk, writers().submit(put_new_invoices, client, chunk)) for chunk in chunks]:
         requests, left = future.result()
         counters.writes += requests
+        counters.items_written += len(chunk) - len(left)
         unwritten.update(left)
 
     invoice_writes = {}
@@ -337,7 +342,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         operation, arguments = invoice_write(existing.get(invoice_no), item)
         invoice_writes[invoice_no] = partial(getattr(client, operation), TableName=INVOICE_TABLE, **arguments)
     counters.writes += len(invoice_writes)
-    for invoice_no, error in write_concurrently(invoice_writes).items():
+    failed_writes = write_concurrently(invoice_writes)
+    counters.items_written += len(invoice_writes) - len(failed_writes)
+    for invoice_no, error in failed_writes.items():
         log("ERROR", "invoice write failed", invoice_no=invoice_no, error=str(error))
         failed_invoices.add(invoice_no)
 
@@ -353,6 +360,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         customers_changed=len(by_customer),
         dynamodb_reads=counters.reads,
         dynamodb_writes=counters.writes,
+        dynamodb_items_written=counters.items_written,
         writes_per_record=round(counters.writes / len(records), 4) if records else 0,
         reads_per_record=round(counters.reads / len(records), 4) if records else 0,
         failed=len(failed),
