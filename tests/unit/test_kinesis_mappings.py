@@ -176,7 +176,6 @@ def test_with_kinesis_event_record_has_the_documented_fields():
     }
 
 
-
 @pytest.mark.parametrize("partition_key", ["536365", 'é"\\\n☃', ""])
 @pytest.mark.parametrize("data", ["ZGF0YQ==", "", 'not"base64'])
 @pytest.mark.parametrize("timestamp", [1700000000.123456, 1700000000, 0.1])
@@ -201,6 +200,7 @@ def test_with_kinesis_event_record_text_is_what_json_dumps_writes(partition_key,
     }
     built = event_record(record, stream_arn=STREAM, region="us-east-1", identity_arn=identity)
     assert built.json == json.dumps(entry, separators=(",", ":"))
+
 
 # --- https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html --
 

@@ -464,7 +464,7 @@ def test_an_invoice_over_400_kb_fails_alone_when_its_batch_write_is_rejected(tab
     from helpers.localcloud.planes import dynamodb_rules
 
     monkeypatch.setattr(DynamoHandler, "batch_write_item", dynamodb_rules._batch_write_item_rejected_whole(DynamoHandler.batch_write_item))
-    invoices, customers = tables
+    invoices, _ = tables
     large = [normalised(EventId=f"s:{i}", InvoiceNo="536366", Description="x" * 1000) for i in range(2, 422)]  # 420 lines of 1 KB
     events = [normalised(EventId="s:1")] + large
     response = to_dynamodb.handler({"Records": [record(e, i) for i, e in enumerate(events, start=1)]}, CONTEXT)
