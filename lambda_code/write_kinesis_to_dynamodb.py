@@ -272,6 +272,11 @@ def batch_item_failures(sequence_numbers: list[str]) -> dict[str, Any]:
 # DynamoDB
 
 
+def back_off(attempt: int) -> None:
+    """Wait before retrying what DynamoDB left unprocessed: exponential backoff with full jitter."""
+    time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+
+
 def read_invoices(invoice_numbers: list[str], counters: Counters) -> dict[str, dict[str, Any]]:
     """The stored invoices, read consistently so that the previous batch's write is seen."""
     found: dict[str, dict[str, Any]] = {}
@@ -286,7 +291,7 @@ def read_invoices(invoice_numbers: list[str], counters: Counters) -> dict[str, d
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
-            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # full jitter
+            back_off(attempt)
         if request:
             raise RuntimeError(f"BatchGetItem left keys unprocessed after {BATCH_GET_ATTEMPTS} attempts")
     return found
@@ -380,7 +385,7 @@ def put_new_invoices(client: Any, items: list[dict[str, Any]]) -> tuple[int, lis
     requests = 0
     for attempt in range(BATCH_WRITE_ATTEMPTS):
         if attempt:
-            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # full jitter
+            back_off(attempt)
         requests += 1
         try:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}

@@ -15,20 +15,21 @@ from typing import Any
 from helpers.localcloud.planes.moto_fast_paths import ITEM_SIZE_LIMIT
 
 
-def _oversized(item: Any) -> bool:
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.utilities import bytesize
+def _check_size(item: Any) -> None:
+    """Raise moto's ItemSizeTooLarge if the item is over the limit, as moto's own put would."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import Item
 
     try:
-        return sum(bytesize(str(key)) + DynamoType(value).size() for key, value in item.items()) > ITEM_SIZE_LIMIT
+        Item(None, None, item)  # checks the 400 KB limit, as a put does
+    except ItemSizeTooLarge:
+        raise
     except Exception:  # not a valid item: moto's own checks answer for it
-        return False
+        pass
 
 
 def _batch_write_item_rejected_whole(original: Any) -> Any:
     def batch_write_item(self: Any) -> Any:
-        from moto.dynamodb.exceptions import ItemSizeTooLarge
-
         raw = self.raw_body or b""
         if len(raw.encode("utf-8") if isinstance(raw, str) else raw) <= ITEM_SIZE_LIMIT:
             # An item's size, as DynamoDB (and moto) counts it, is never more than its JSON in the
@@ -37,8 +38,8 @@ def _batch_write_item_rejected_whole(original: Any) -> Any:
         for requests in (self.body.get("RequestItems") or {}).values():
             for request in requests if isinstance(requests, list) else []:
                 item = (request.get("PutRequest") or {}).get("Item") if isinstance(request, dict) else None
-                if isinstance(item, dict) and _oversized(item):
-                    raise ItemSizeTooLarge
+                if isinstance(item, dict):
+                    _check_size(item)
         return original(self)
 
     batch_write_item._rejected_whole = True  # type: ignore[attr-defined]
