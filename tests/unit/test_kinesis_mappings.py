@@ -8,6 +8,7 @@ end to end in tests/integration/test_kinesis_mappings.py. Each test names the AW
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -28,6 +29,8 @@ from helpers.localcloud.kinesis.mapping_config import (
     new_config,
     parse_function_name,
 )
+from helpers.localcloud.kinesis.mapping_calls import LocalServiceCalls
+from helpers.localcloud.kinesis.shard_poller import ShardPoller
 from helpers.localcloud.kinesis.shard_reader import StreamRecord
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
@@ -277,23 +280,26 @@ def test_kinesis_on_failure_destination_invocation_record_shape():
 # --- the retry policy, against a scripted function ------------------------------------------
 
 
+SETTINGS = dict(
+    uuid="u",
+    region="us-east-1",
+    function_arn=FUNCTION,
+    stream_arn=STREAM,
+    batch_size=100,
+    batching_window_seconds=0,
+    maximum_retry_attempts=-1,
+    maximum_record_age_seconds=-1,
+    bisect_on_error=False,
+    report_batch_item_failures=False,
+    on_failure_destination="arn:aws:sqs:us-east-1:123456789012:dlq",
+)
+
+
 class Rig:
     """A BatchDelivery whose function answers from a script and whose clock is fake."""
 
     def __init__(self, answers, *, now: float = 2000.0, **settings):
-        defaults = dict(
-            uuid="u",
-            region="us-east-1",
-            function_arn=FUNCTION,
-            stream_arn=STREAM,
-            batch_size=100,
-            batching_window_seconds=0,
-            maximum_retry_attempts=-1,
-            maximum_record_age_seconds=-1,
-            bisect_on_error=False,
-            report_batch_item_failures=False,
-            on_failure_destination="arn:aws:sqs:us-east-1:123456789012:dlq",
-        )
+        defaults = SETTINGS
         self.answers = answers  # function of the invoked sequence numbers -> InvokeResult or exception
         self.invocations: list[list[int]] = []
         self.sent: list[dict] = []
@@ -386,3 +392,43 @@ def test_batchfailurereporting_with_bisect_splits_at_the_returned_sequence_numbe
     rig = Rig(lambda seq: next(answers), report_batch_item_failures=True, bisect_on_error=True)
     assert rig.delivery.deliver(records(5))
     assert rig.invocations == [[1, 2, 3, 4, 5], [4, 5], [4], [5]]
+
+
+# --- https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html, batching ----
+
+
+class ArrivingShard:
+    """A shard whose records arrive one per read: what a poller sees while a producer sends."""
+
+    shard_id = "shardId-000000000000"
+
+    def __init__(self, count: int) -> None:
+        self.arrived, self.count = 0, count
+
+    def read(self, position: int, limit: int) -> list[StreamRecord]:
+        self.arrived = min(self.count, self.arrived + 1)
+        last = min(self.arrived, position + limit - 1)
+        return [StreamRecord(self.shard_id, n, f"pk{n}", "ZGF0YQ==", 1000.0 + n) for n in range(position, last + 1)]
+
+
+def poller(shard: ArrivingShard, window_s: int) -> ShardPoller:
+    return ShardPoller(
+        settings=PollingSettings(**{**SETTINGS, "batching_window_seconds": window_s}),
+        reader=shard,  # type: ignore[arg-type]
+        start_at=1,
+        calls=LocalServiceCalls("http://127.0.0.1:1"),  # never called: nothing is delivered here
+        identity_arn=lambda: ROLE,
+        on_checkpoint=lambda shard_id, number: None,
+        on_result=lambda text: None,
+    )
+
+
+def test_batching_window_gathers_records_until_it_closes():
+    batch = poller(ArrivingShard(3), window_s=1)._gather(window_opened=time.monotonic())
+    assert [entry.sequence_number for entry in batch] == [1, 2, 3]
+
+
+def test_batching_window_begins_when_the_previous_invocation_completes_not_when_a_record_arrives():
+    """After a quiet spell longer than the window, the first record goes at once, alone."""
+    batch = poller(ArrivingShard(3), window_s=1)._gather(window_opened=time.monotonic() - 5)
+    assert [entry.sequence_number for entry in batch] == [1]

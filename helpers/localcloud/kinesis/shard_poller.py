@@ -3,7 +3,10 @@
 A batch is gathered as https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html describes:
 up to BatchSize records, sent as soon as records are available, or, with a batching window, once
 the batch is full, the window has passed, or the next record would take the event past 6 MB.
-Batches of a shard go out one at a time, in sequence-number order. An idle poller looks for new
+"The next batching window begins as soon as the previous function invocation completes"
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html, batching
+behavior), not when a record arrives: after a quiet spell longer than the window, the first
+records go at once. Batches of a shard go out one at a time, in sequence-number order. An idle poller looks for new
 records five times a second (AWS polls an idle shard once a second); a look is one dict lookup,
 so an idle local cloud stays near zero CPU.
 """
@@ -84,8 +87,9 @@ class ShardPoller:
 
     def _run(self) -> None:
         try:
+            window_opened = time.monotonic()  # no invocation yet: the first window opens with the poller
             while not self._stop.is_set():
-                batch = self._gather()
+                batch = self._gather(window_opened)
                 if batch is None:
                     return
                 if not batch:
@@ -93,15 +97,17 @@ class ShardPoller:
                     continue
                 if not self._delivery.deliver(batch):
                     return
+                window_opened = time.monotonic()
         except Exception:  # a bug must not die silently in a background thread
             log.exception("mapping %s: poller of %s stopped on an error", self.settings.uuid, self.shard_id)
 
-    def _gather(self) -> list[EventRecord] | None:
-        """The next batch ([] when the shard has nothing new), or None when asked to stop."""
+    def _gather(self, window_opened: float) -> list[EventRecord] | None:
+        """The next batch ([] when the shard has nothing new), or None when asked to stop; a partial
+        batch waits until ``settings.batching_window_seconds`` after ``window_opened``."""
         settings = self.settings
         batch: list[EventRecord] = []
         size = payload_size(batch)
-        deadline: float | None = None
+        deadline = window_opened + settings.batching_window_seconds
         identity = ""
         while True:
             for record in self.reader.read(self.position + len(batch), settings.batch_size - len(batch)):
@@ -114,8 +120,6 @@ class ShardPoller:
             if not batch or len(batch) >= settings.batch_size or settings.batching_window_seconds == 0:
                 return batch
             now = time.monotonic()
-            if deadline is None:
-                deadline = now + settings.batching_window_seconds
             if now >= deadline:
                 return batch
             if self._stop.wait(min(WINDOW_POLL_SECONDS, deadline - now)):
