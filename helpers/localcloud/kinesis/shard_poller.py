@@ -6,9 +6,9 @@ the batch is full, the window has passed, or the next record would take the even
 "The next batching window begins as soon as the previous function invocation completes"
 (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html, batching
 behavior), not when a record arrives: after a quiet spell longer than the window, the first
-records go at once. Batches of a shard go out one at a time, in sequence-number order. An idle poller looks for new
-records five times a second (AWS polls an idle shard once a second); a look is one dict lookup,
-so an idle local cloud stays near zero CPU.
+records go at once. Batches of a shard go out one at a time, in sequence-number order. An idle
+poller looks for new records five times a second (AWS polls an idle shard once a second); a look
+is one dict lookup, so an idle local cloud stays near zero CPU.
 """
 
 from __future__ import annotations
