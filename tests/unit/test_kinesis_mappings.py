@@ -299,14 +299,13 @@ class Rig:
     """A BatchDelivery whose function answers from a script and whose clock is fake."""
 
     def __init__(self, answers, *, now: float = 2000.0, **settings):
-        defaults = SETTINGS
         self.answers = answers  # function of the invoked sequence numbers -> InvokeResult or exception
         self.invocations: list[list[int]] = []
         self.sent: list[dict] = []
         self.checkpoints: list[int] = []
         self.now = now
         self.delivery = BatchDelivery(
-            PollingSettings(**{**defaults, **settings}),
+            PollingSettings(**{**SETTINGS, **settings}),
             Collaborators(
                 invoke=self._invoke,
                 send_failure_record=self.sent.append,

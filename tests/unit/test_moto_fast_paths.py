@@ -282,6 +282,7 @@ def update_outcome(arguments: dict, monkeypatch, *, fast_paths: bool) -> tuple:
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         if fast_paths:
             patch.setattr(responses, "copy", fast._ItemSnapshotByJson)
+            patch.setattr(fast._ModelsCopy, "item_type", Item)  # as install() sets it
             patch.setattr(models, "copy", fast._ModelsCopy)
             patch.setattr(Item, "to_json", fast._item_to_json(Item.to_json))
             patch.setattr(responses.DynamoHandler, "update_item", fast._update_item_without_snapshots(responses.DynamoHandler.update_item))

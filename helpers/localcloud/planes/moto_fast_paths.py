@@ -263,11 +263,11 @@ class _ModelsCopy:
     """``copy`` for moto.dynamodb.models: its ``deepcopy(item)`` in ``update_item`` only feeds
     the table's stream, which an update without snapshots does not have."""
 
-    @staticmethod
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.dynamo_type import Item
+    item_type: Any = None  # moto's Item, set by install(): not imported on every UpdateItem
 
-        if _WITHOUT_SNAPSHOTS.active and type(value) is Item:
+    @classmethod
+    def deepcopy(cls, value: Any, memo: Any = None) -> Any:
+        if _WITHOUT_SNAPSHOTS.active and type(value) is cls.item_type:
             return value
         return copy.deepcopy(value, memo)
 
@@ -326,6 +326,7 @@ def install() -> None:
     dynamo_type.Item.__init__ = _item_init
     dynamo_type.DynamoType.to_regular_json = _to_regular_json
     dynamodb_responses.copy = _ItemSnapshotByJson  # type: ignore[assignment]
+    _ModelsCopy.item_type = dynamo_type.Item
     dynamodb_models.copy = _ModelsCopy  # type: ignore[assignment]
     if not getattr(dynamo_type.Item.to_json, "_snapshots_skippable", False):
         dynamo_type.Item.to_json = _item_to_json(dynamo_type.Item.to_json)
